@@ -1,0 +1,1 @@
+//! Fuzz logic (filled below).

@@ -1,0 +1,490 @@
+//! Typed column vectors: a logical type (what the values mean) over one of four physical
+//! value kinds (how the encodings see them).
+//!
+//! Every integer-like logical type (signed and unsigned integers, dates, timestamps) is held
+//! as `i64`, so one family of integer encodings serves them all. Unsigned 64-bit values are
+//! stored with their top bit flipped, which maps `u64` order onto `i64` order, so range
+//! predicates on encoded data stay correct. Decimals are held as their scaled `i128`
+//! integers; floats as `f64`; strings and binary as offsets into one byte buffer.
+
+use crate::error::{CodecError, Result};
+
+/// Unit of a timestamp.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TimeUnit {
+    /// Seconds since the epoch.
+    Second,
+    /// Milliseconds since the epoch.
+    Millisecond,
+    /// Microseconds since the epoch.
+    Microsecond,
+    /// Nanoseconds since the epoch.
+    Nanosecond,
+}
+
+/// What a column's values mean. Mirrors the Arrow types Tessera stores.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum LogicalType {
+    /// 8-bit signed integer.
+    Int8,
+    /// 16-bit signed integer.
+    Int16,
+    /// 32-bit signed integer.
+    Int32,
+    /// 64-bit signed integer.
+    Int64,
+    /// 8-bit unsigned integer.
+    UInt8,
+    /// 16-bit unsigned integer.
+    UInt16,
+    /// 32-bit unsigned integer.
+    UInt32,
+    /// 64-bit unsigned integer (held with the top bit flipped, see the module docs).
+    UInt64,
+    /// 32-bit float.
+    Float32,
+    /// 64-bit float.
+    Float64,
+    /// Decimal stored as a scaled 128-bit integer.
+    Decimal128 {
+        /// Total digits.
+        precision: u8,
+        /// Digits after the point.
+        scale: i8,
+    },
+    /// Boolean.
+    Boolean,
+    /// UTF-8 string.
+    Utf8,
+    /// Arbitrary bytes.
+    Binary,
+    /// Days since the epoch, 32-bit.
+    Date32,
+    /// Milliseconds since the epoch, 64-bit.
+    Date64,
+    /// Time since the epoch in `unit`, with an optional time zone name.
+    Timestamp {
+        /// Unit of the stored integers.
+        unit: TimeUnit,
+        /// Time zone, as Arrow names it.
+        timezone: Option<String>,
+    },
+}
+
+/// The physical value kind a logical type is stored as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PhysicalKind {
+    /// `i64` values.
+    Int,
+    /// `f64` values.
+    Float,
+    /// Scaled `i128` values.
+    Decimal,
+    /// Booleans.
+    Bool,
+    /// Variable-length byte strings.
+    Bytes,
+}
+
+impl LogicalType {
+    /// The physical kind the values are held as.
+    pub fn physical(&self) -> PhysicalKind {
+        match self {
+            Self::Int8
+            | Self::Int16
+            | Self::Int32
+            | Self::Int64
+            | Self::UInt8
+            | Self::UInt16
+            | Self::UInt32
+            | Self::UInt64
+            | Self::Date32
+            | Self::Date64
+            | Self::Timestamp { .. } => PhysicalKind::Int,
+            Self::Float32 | Self::Float64 => PhysicalKind::Float,
+            Self::Decimal128 { .. } => PhysicalKind::Decimal,
+            Self::Boolean => PhysicalKind::Bool,
+            Self::Utf8 | Self::Binary => PhysicalKind::Bytes,
+        }
+    }
+
+    /// Bytes one value takes in Arrow's in-memory layout (strings count their offset only);
+    /// used to report decoded bytes honestly per logical width.
+    pub fn value_width(&self) -> usize {
+        match self {
+            Self::Int8 | Self::UInt8 => 1,
+            Self::Int16 | Self::UInt16 => 2,
+            Self::Int32 | Self::UInt32 | Self::Float32 | Self::Date32 => 4,
+            Self::Int64 | Self::UInt64 | Self::Float64 | Self::Date64 | Self::Timestamp { .. } => 8,
+            Self::Decimal128 { .. } => 16,
+            Self::Boolean => 1,
+            Self::Utf8 | Self::Binary => 4,
+        }
+    }
+
+    /// The inclusive range of the held `i64` values that are valid for an integer-like type.
+    pub fn int_range(&self) -> Option<(i64, i64)> {
+        Some(match self {
+            Self::Int8 => (i64::from(i8::MIN), i64::from(i8::MAX)),
+            Self::Int16 => (i64::from(i16::MIN), i64::from(i16::MAX)),
+            Self::Int32 | Self::Date32 => (i64::from(i32::MIN), i64::from(i32::MAX)),
+            Self::UInt8 => (0, i64::from(u8::MAX)),
+            Self::UInt16 => (0, i64::from(u16::MAX)),
+            Self::UInt32 => (0, i64::from(u32::MAX)),
+            Self::Int64 | Self::UInt64 | Self::Date64 | Self::Timestamp { .. } => {
+                (i64::MIN, i64::MAX)
+            }
+            _ => return None,
+        })
+    }
+}
+
+/// Maps a `u64` onto `i64` preserving order (flip the top bit).
+pub fn u64_to_ordered_i64(value: u64) -> i64 {
+    (value ^ (1 << 63)) as i64
+}
+
+/// Inverse of [`u64_to_ordered_i64`].
+pub fn ordered_i64_to_u64(value: i64) -> u64 {
+    (value as u64) ^ (1 << 63)
+}
+
+/// Variable-length byte strings: `offsets[i]..offsets[i + 1]` is value `i` in `data`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BytesColumn {
+    offsets: Vec<u32>,
+    data: Vec<u8>,
+}
+
+impl Default for BytesColumn {
+    fn default() -> Self {
+        Self {
+            offsets: vec![0],
+            data: Vec::new(),
+        }
+    }
+}
+
+impl BytesColumn {
+    /// Builds from offsets (one more than values, starting at 0, non-decreasing, the last
+    /// equal to `data.len()`) and data.
+    pub fn new(offsets: Vec<u32>, data: Vec<u8>) -> Result<Self> {
+        if offsets.first() != Some(&0) {
+            return Err(CodecError::InvalidColumn(
+                "offsets must start with 0".into(),
+            ));
+        }
+        if offsets.windows(2).any(|pair| pair[0] > pair[1]) {
+            return Err(CodecError::InvalidColumn(
+                "offsets must not decrease".into(),
+            ));
+        }
+        if offsets.last().map(|&last| last as usize) != Some(data.len()) {
+            return Err(CodecError::InvalidColumn(format!(
+                "last offset {:?} does not equal data length {}",
+                offsets.last(),
+                data.len()
+            )));
+        }
+        Ok(Self { offsets, data })
+    }
+
+    /// Builds from values; fails if the data would not fit 32-bit offsets.
+    pub fn from_values<'a>(values: impl IntoIterator<Item = &'a [u8]>) -> Result<Self> {
+        let mut column = Self::default();
+        for value in values {
+            column.push(value)?;
+        }
+        Ok(column)
+    }
+
+    /// Appends one value.
+    pub fn push(&mut self, value: &[u8]) -> Result<()> {
+        let end = self.data.len() + value.len();
+        let end = u32::try_from(end).map_err(|_| CodecError::TooLarge {
+            what: "string data in one column",
+            actual: end as u64,
+            limit: u64::from(u32::MAX),
+        })?;
+        self.data.extend_from_slice(value);
+        self.offsets.push(end);
+        Ok(())
+    }
+
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    /// Whether there are no values.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Value `index`, or `None` past the end.
+    pub fn get(&self, index: usize) -> Option<&[u8]> {
+        let start = *self.offsets.get(index)? as usize;
+        let end = *self.offsets.get(index + 1)? as usize;
+        self.data.get(start..end)
+    }
+
+    /// Iterates over the values.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &[u8]> + '_ {
+        self.offsets.windows(2).map(|pair| {
+            self.data
+                .get(pair[0] as usize..pair[1] as usize)
+                .unwrap_or_default()
+        })
+    }
+
+    /// The offsets, one more than values.
+    pub fn offsets(&self) -> &[u32] {
+        &self.offsets
+    }
+
+    /// All value bytes, back to back.
+    pub fn data(&self) -> &[u8] {
+        &self.data
+    }
+
+    /// Empties the column, keeping its allocations.
+    pub fn clear(&mut self) {
+        self.offsets.clear();
+        self.offsets.push(0);
+        self.data.clear();
+    }
+
+    /// Splits into offsets and data.
+    pub fn into_parts(self) -> (Vec<u32>, Vec<u8>) {
+        (self.offsets, self.data)
+    }
+
+    pub(crate) fn parts_mut(&mut self) -> (&mut Vec<u32>, &mut Vec<u8>) {
+        (&mut self.offsets, &mut self.data)
+    }
+}
+
+/// The values of a column, by physical kind.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ColumnValues {
+    /// Integer-like values.
+    Int(Vec<i64>),
+    /// Floats.
+    Float(Vec<f64>),
+    /// Scaled decimal integers.
+    Decimal(Vec<i128>),
+    /// Booleans.
+    Bool(Vec<bool>),
+    /// Strings or binary.
+    Bytes(BytesColumn),
+}
+
+impl ColumnValues {
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        match self {
+            Self::Int(values) => values.len(),
+            Self::Float(values) => values.len(),
+            Self::Decimal(values) => values.len(),
+            Self::Bool(values) => values.len(),
+            Self::Bytes(values) => values.len(),
+        }
+    }
+
+    /// Whether there are no values.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The physical kind.
+    pub fn kind(&self) -> PhysicalKind {
+        match self {
+            Self::Int(_) => PhysicalKind::Int,
+            Self::Float(_) => PhysicalKind::Float,
+            Self::Decimal(_) => PhysicalKind::Decimal,
+            Self::Bool(_) => PhysicalKind::Bool,
+            Self::Bytes(_) => PhysicalKind::Bytes,
+        }
+    }
+
+    /// Empty values of a physical kind.
+    pub fn empty(kind: PhysicalKind) -> Self {
+        match kind {
+            PhysicalKind::Int => Self::Int(Vec::new()),
+            PhysicalKind::Float => Self::Float(Vec::new()),
+            PhysicalKind::Decimal => Self::Decimal(Vec::new()),
+            PhysicalKind::Bool => Self::Bool(Vec::new()),
+            PhysicalKind::Bytes => Self::Bytes(BytesColumn::default()),
+        }
+    }
+}
+
+/// A typed, nullable column: the unit a block encodes.
+///
+/// Values under a null keep whatever the writer put there and round-trip unchanged; readers
+/// must consult [`Column::validity`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Column {
+    logical: LogicalType,
+    values: ColumnValues,
+    validity: Option<Vec<bool>>,
+}
+
+impl Column {
+    /// Builds a column, checking that the values fit the logical type (kind, integer range,
+    /// UTF-8) and that the validity, if given, has one entry per value (`true` = not null).
+    pub fn new(
+        logical: LogicalType,
+        values: ColumnValues,
+        validity: Option<Vec<bool>>,
+    ) -> Result<Self> {
+        check_values(&logical, &values)?;
+        if let Some(validity) = &validity
+            && validity.len() != values.len()
+        {
+            return Err(CodecError::InvalidColumn(format!(
+                "validity has {} entries for {} values",
+                validity.len(),
+                values.len()
+            )));
+        }
+        Ok(Self {
+            logical,
+            values,
+            validity,
+        })
+    }
+
+    /// An empty column of a type, to decode into.
+    pub fn empty(logical: LogicalType) -> Self {
+        let values = ColumnValues::empty(logical.physical());
+        Self {
+            logical,
+            values,
+            validity: None,
+        }
+    }
+
+    /// The logical type.
+    pub fn logical(&self) -> &LogicalType {
+        &self.logical
+    }
+
+    /// The values (including those under nulls).
+    pub fn values(&self) -> &ColumnValues {
+        &self.values
+    }
+
+    /// One `true` per non-null value, or `None` when no value is null.
+    pub fn validity(&self) -> Option<&[bool]> {
+        self.validity.as_deref()
+    }
+
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// Whether there are no values.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// Number of nulls.
+    pub fn null_count(&self) -> usize {
+        self.validity.as_ref().map_or(0, |validity| {
+            validity.iter().filter(|&&valid| !valid).count()
+        })
+    }
+
+    /// Whether value `index` is null.
+    pub fn is_null(&self, index: usize) -> bool {
+        self.validity
+            .as_ref()
+            .is_some_and(|validity| validity.get(index) == Some(&false))
+    }
+
+    /// Bytes the column takes in Arrow's layout (values, offsets, validity bits), the
+    /// denominator of every compression ratio and the numerator of every decode speed.
+    pub fn logical_bytes(&self) -> usize {
+        let validity = self
+            .validity
+            .as_ref()
+            .map_or(0, |validity| validity.len().div_ceil(8));
+        let values = match &self.values {
+            ColumnValues::Bytes(bytes) => bytes.data().len() + 4 * (bytes.len() + 1),
+            ColumnValues::Bool(values) => values.len().div_ceil(8),
+            other => other.len() * self.logical.value_width(),
+        };
+        values + validity
+    }
+
+    /// Splits into parts.
+    pub fn into_parts(self) -> (LogicalType, ColumnValues, Option<Vec<bool>>) {
+        (self.logical, self.values, self.validity)
+    }
+
+    pub(crate) fn parts_mut(
+        &mut self,
+    ) -> (&mut LogicalType, &mut ColumnValues, &mut Option<Vec<bool>>) {
+        (&mut self.logical, &mut self.values, &mut self.validity)
+    }
+}
+
+/// Checks that `values` are of the kind `logical` is held as and within its range.
+pub(crate) fn check_values(logical: &LogicalType, values: &ColumnValues) -> Result<()> {
+    if logical.physical() != values.kind() {
+        return Err(CodecError::InvalidColumn(format!(
+            "{logical:?} is held as {:?} values, got {:?}",
+            logical.physical(),
+            values.kind()
+        )));
+    }
+    if let (ColumnValues::Int(ints), Some((low, high))) = (values, logical.int_range())
+        && let Some(bad) = ints.iter().find(|&&value| value < low || value > high)
+    {
+        return Err(CodecError::InvalidColumn(format!(
+            "{bad} is out of range for {logical:?}"
+        )));
+    }
+    if let (ColumnValues::Decimal(decimals), LogicalType::Decimal128 { precision, .. }) =
+        (values, logical)
+    {
+        if *precision == 0 || *precision > 38 {
+            return Err(CodecError::InvalidColumn(format!(
+                "decimal precision {precision} not in 1..=38"
+            )));
+        }
+        let bound = 10i128.pow(u32::from(*precision));
+        if let Some(bad) = decimals
+            .iter()
+            .find(|&&value| value <= -bound || value >= bound)
+        {
+            return Err(CodecError::InvalidColumn(format!(
+                "{bad} has more than {precision} digits"
+            )));
+        }
+    }
+    if let (ColumnValues::Bytes(bytes), LogicalType::Utf8) = (values, logical) {
+        check_utf8(bytes).map_err(CodecError::InvalidColumn)?;
+    }
+    Ok(())
+}
+
+/// Checks that every value of a string column is UTF-8: the data as a whole is, and no
+/// offset splits a character.
+pub(crate) fn check_utf8(bytes: &BytesColumn) -> std::result::Result<(), String> {
+    let text = std::str::from_utf8(bytes.data())
+        .map_err(|error| format!("Utf8 column holds bytes that are not UTF-8: {error}"))?;
+    if text.is_ascii() {
+        return Ok(());
+    }
+    match bytes
+        .offsets()
+        .iter()
+        .position(|&offset| !text.is_char_boundary(offset as usize))
+    {
+        Some(index) => Err(format!("Utf8 value boundary {index} splits a character")),
+        None => Ok(()),
+    }
+}
