@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# One entry point for every job, so a fresh machine needs nothing but this checkout:
+#   bash scripts/run.sh main [ARGS...]   the main job (today: the codec report on TPC-H lineitem)
+#   bash scripts/run.sh test             the whole test suite
+#   bash scripts/run.sh setup            only install what is missing
+# It installs the system packages the build needs when they are missing (as root, or through
+# sudo), keeps the cargo target directory outside the checkout so builds are reused, then runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tessera-target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+# Debian packages the build needs: a C/C++ compiler for zstd-sys and RocksDB, and libclang for
+# the bindings generator of librocksdb-sys.
+system_packages=(clang libclang-dev g++ make)
+
+setup() {
+  if ! command -v cargo >/dev/null 2>&1; then
+    echo "cargo is not on PATH: this machine has no Rust toolchain" >&2
+    exit 1
+  fi
+  local missing=()
+  for package in "${system_packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+  done
+  if ((${#missing[@]})); then
+    echo "installing ${missing[*]}" >&2
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+}
+
+job="${1:-}"
+[ $# -gt 0 ] && shift
+case "$job" in
+  setup)
+    setup
+    ;;
+  main)
+    setup
+    cargo run --release -p tessera-benches --bin codec_report -- "$@"
+    ;;
+  test)
+    setup
+    cargo test --workspace "$@"
+    ;;
+  *)
+    echo "usage: bash scripts/run.sh main|test|setup [ARGS...]" >&2
+    exit 2
+    ;;
+esac
