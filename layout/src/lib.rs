@@ -1,7 +1,11 @@
-//! `tessera-layout` will own the learned part of Tessera as pure policy: CDF models of
-//! column distributions, multi-dimensional layouts (insertion order, sort key, Z-order,
-//! Hilbert, learned grids and trees), the layout optimizer, learned zone maps and learned
-//! sort. It takes samples, predicates and a workload and returns decisions (a layout, a
-//! cell id, cell ranges, a sort permutation); it never does I/O and never sees RocksDB.
-//! The crate is empty until the layout work lands; the engine depends on it already so the
-//! dependency direction is fixed from the start.
+//! `tessera-layout` owns the learned part of Tessera as pure policy: predicates as layouts
+//! and the engine understand them, CDF models of column distributions, and (as the layout
+//! work lands) multi-dimensional layouts, the layout optimizer, learned zone maps and learned
+//! sort. It takes samples, predicates and a workload and returns decisions (a layout, a cell
+//! id, cell ranges, a sort permutation); it never does I/O and never sees RocksDB.
+
+pub mod cdf;
+pub mod predicate;
+
+pub use cdf::{CdfModel, prefix_key};
+pub use predicate::{ColumnFilter, Predicate, Range, Scalar, Term};
