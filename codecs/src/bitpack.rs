@@ -1,9 +1,10 @@
 //! Bit-packing of non-negative integers at a fixed bit width.
 //!
-//! Widths up to 32 use the `bitpacking` crate's 8×-interleaved SIMD kernels on blocks of 256
-//! values (the last block zero-padded), which decode at several billion values per second.
-//! Wider values (a frame-of-reference range past 2³²) use a plain little-endian bit stream.
-//! The byte layout depends only on the width and the values, never on the CPU.
+//! Widths up to 32 use the `bitpacking` crate's 8×-interleaved SIMD kernels on whole blocks of
+//! 256 values, which decode at several billion values per second; the values after the last
+//! whole block, and every value wider than 32 bits, go into a little-endian bit stream, so a
+//! short list (run lengths, dictionary codes, exception positions) costs its bits and no
+//! padding. The byte layout depends only on the width and the values, never on the CPU.
 
 use bitpacking::{BitPacker, BitPacker8x};
 
@@ -17,13 +18,19 @@ pub fn bits_needed(value: u64) -> u8 {
     (64 - value.leading_zeros()) as u8
 }
 
+/// Values that go through the SIMD kernels (whole blocks); the rest go to the bit stream.
+fn simd_values(count: usize, width: u8) -> usize {
+    if width <= 32 {
+        count / BLOCK_VALUES * BLOCK_VALUES
+    } else {
+        0
+    }
+}
+
 /// Bytes that `count` values at `width` bits take.
 pub fn packed_len(count: usize, width: u8) -> usize {
-    if width <= 32 {
-        count.div_ceil(BLOCK_VALUES) * BLOCK_VALUES / 8 * usize::from(width)
-    } else {
-        (count * usize::from(width)).div_ceil(64) * 8
-    }
+    let simd = simd_values(count, width);
+    simd / 8 * usize::from(width) + ((count - simd) * usize::from(width)).div_ceil(8)
 }
 
 /// Appends `offsets` (each `< 2^width`) packed at `width` bits.
@@ -37,23 +44,24 @@ pub fn pack(offsets: impl ExactSizeIterator<Item = u64>, width: u8, out: &mut Ve
     if width == 0 {
         return;
     }
-    if width <= 32 {
+    let simd = simd_values(count, width);
+    let simd_bytes = simd / 8 * usize::from(width);
+    let (blocks, tail) = target.split_at_mut(simd_bytes.min(target.len()));
+    let mut offsets = offsets;
+    if simd > 0 {
         let packer = BitPacker8x::new();
         let mut block = [0u32; BLOCK_VALUES];
-        let block_bytes = BLOCK_VALUES / 8 * usize::from(width);
-        let mut offsets = offsets.peekable();
-        for chunk in target.chunks_exact_mut(block_bytes) {
+        for chunk in blocks.chunks_exact_mut(BLOCK_VALUES / 8 * usize::from(width)) {
             for slot in block.iter_mut() {
                 *slot = offsets.next().unwrap_or(0) as u32;
             }
             packer.compress(&block, chunk, width);
         }
-    } else {
-        let mut bit = 0usize;
-        for value in offsets {
-            write_bits(target, bit, value, width);
-            bit += usize::from(width);
-        }
+    }
+    let mut bit = 0usize;
+    for value in offsets {
+        write_bits(tail, bit, value, width);
+        bit += usize::from(width);
     }
 }
 
@@ -129,28 +137,26 @@ pub fn unpack(
         }
         return Ok(());
     }
-    if width <= 32 {
+    let simd = simd_values(count, width);
+    let (blocks, tail) = packed.split_at((simd / 8 * usize::from(width)).min(packed.len()));
+    if simd > 0 {
         let packer = BitPacker8x::new();
         let mut block = [0u32; BLOCK_VALUES];
-        let block_bytes = BLOCK_VALUES / 8 * usize::from(width);
-        let mut left = count;
-        for chunk in packed.chunks_exact(block_bytes) {
+        for chunk in blocks.chunks_exact(BLOCK_VALUES / 8 * usize::from(width)) {
             packer.decompress(chunk, &mut block, width);
-            let take = left.min(BLOCK_VALUES);
-            sink(block.get(..take).unwrap_or_default(), &[]);
-            left -= take;
+            sink(&block, &[]);
         }
-    } else {
-        let mut wide = [0u64; BLOCK_VALUES];
-        let mut done = 0usize;
-        while done < count {
-            let take = (count - done).min(BLOCK_VALUES);
-            for (index, slot) in wide.iter_mut().take(take).enumerate() {
-                *slot = read_bits(packed, (done + index) * usize::from(width), width);
-            }
-            sink(&[], wide.get(..take).unwrap_or_default());
-            done += take;
+    }
+    let mut wide = [0u64; BLOCK_VALUES];
+    let mut done = 0usize;
+    let rest = count - simd;
+    while done < rest {
+        let take = (rest - done).min(BLOCK_VALUES);
+        for (index, slot) in wide.iter_mut().take(take).enumerate() {
+            *slot = read_bits(tail, (done + index) * usize::from(width), width);
         }
+        sink(&[], wide.get(..take).unwrap_or_default());
+        done += take;
     }
     Ok(())
 }
@@ -174,7 +180,9 @@ mod tests {
 
     #[test]
     fn every_width_round_trips() {
-        for width in 0..=64u8 {
+        for (width, count) in
+            (0..=64u8).flat_map(|width| [(width, 0), (width, 1), (width, 700), (width, 512)])
+        {
             let mask = if width == 64 {
                 u64::MAX
             } else {
@@ -183,8 +191,19 @@ mod tests {
             let values: Vec<u64> = (0..700u64)
                 .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15) & mask)
                 .collect();
-            assert_eq!(round_trip(&values, width), values, "width {width}");
+            assert_eq!(
+                round_trip(&values, width),
+                values,
+                "width {width}, {count} values"
+            );
         }
+    }
+
+    #[test]
+    fn short_lists_cost_their_bits_only() {
+        assert_eq!(packed_len(3, 5), 2);
+        assert_eq!(packed_len(256 + 3, 5), 160 + 2);
+        assert_eq!(packed_len(10, 40), 50);
     }
 
     #[test]

@@ -167,7 +167,8 @@ pub fn decode_block_into(bytes: &[u8], out: &mut Column) -> Result<()> {
         let mut bits = validity.take().unwrap_or_default();
         bits.clear();
         decode_node::<BoolKind>(&mut reader, rows, 0, &mut bits)?;
-        Some(bits)
+        // A validity without a null reads as none, as `Column::validity` promises.
+        bits.contains(&false).then_some(bits)
     } else {
         None
     };
@@ -297,13 +298,14 @@ pub fn select_int_range(bytes: &[u8], low: i64, high: i64) -> Result<Selection> 
         }
         crate::types::PhysicalKind::Decimal => match reader.u8("decimal mode")? {
             DECIMAL_NARROW => select_range(&mut reader, rows, 0, low, high, 0, &mut selection)?,
-            _ => {
+            DECIMAL_WIDE => {
                 let mut wide = Vec::with_capacity(rows);
                 decode_decimal_after_mode(&mut reader, rows, &mut wide)?;
                 selection.push_matches(0, &wide, |value| {
                     i128::from(low) <= value && value <= i128::from(high)
                 });
             }
+            other => return Err(reader.corrupt(format!("decimal mode {other}"))),
         },
         other => {
             return Err(CodecError::InvalidColumn(format!(
@@ -367,16 +369,21 @@ fn write_logical(logical: &LogicalType, out: &mut Vec<u8>) -> Result<()> {
                 TimeUnit::Microsecond => 2,
                 TimeUnit::Nanosecond => 3,
             });
-            let zone = timezone.as_deref().unwrap_or("");
-            if zone.len() > usize::from(u16::MAX) {
-                return Err(CodecError::TooLarge {
-                    what: "time zone name",
-                    actual: zone.len() as u64,
-                    limit: u64::from(u16::MAX),
-                });
+            match timezone {
+                None => out.put_u8(0),
+                Some(zone) => {
+                    if zone.len() > usize::from(u16::MAX) {
+                        return Err(CodecError::TooLarge {
+                            what: "time zone name",
+                            actual: zone.len() as u64,
+                            limit: u64::from(u16::MAX),
+                        });
+                    }
+                    out.put_u8(1);
+                    out.put_u16(zone.len() as u16);
+                    out.extend_from_slice(zone.as_bytes());
+                }
             }
-            out.put_u16(zone.len() as u16);
-            out.extend_from_slice(zone.as_bytes());
         }
         _ => {}
     }
@@ -417,14 +424,18 @@ fn read_logical(reader: &mut Reader<'_>) -> Result<LogicalType> {
                 3 => TimeUnit::Nanosecond,
                 other => return Err(reader.corrupt(format!("timestamp unit {other}"))),
             };
-            let zone_len = usize::from(reader.u16("time zone length")?);
-            let zone = reader.take(zone_len, "time zone")?;
-            let zone =
-                std::str::from_utf8(zone).map_err(|_| reader.corrupt("time zone is not UTF-8"))?;
-            LogicalType::Timestamp {
-                unit,
-                timezone: (!zone.is_empty()).then(|| zone.to_owned()),
-            }
+            let timezone = match reader.u8("time zone flag")? {
+                0 => None,
+                1 => {
+                    let zone_len = usize::from(reader.u16("time zone length")?);
+                    let zone = reader.take(zone_len, "time zone")?;
+                    let zone = std::str::from_utf8(zone)
+                        .map_err(|_| reader.corrupt("time zone is not UTF-8"))?;
+                    Some(zone.to_owned())
+                }
+                other => return Err(reader.corrupt(format!("time zone flag {other}"))),
+            };
+            LogicalType::Timestamp { unit, timezone }
         }
         other => return Err(reader.corrupt_at(offset, format!("logical type tag {other}"))),
     })

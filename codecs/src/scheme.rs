@@ -170,7 +170,8 @@ impl fmt::Display for EncodingNode {
 /// Tuning of the automatic choice.
 #[derive(Debug, Clone)]
 pub struct CompressorConfig {
-    /// Cascade levels below the top scheme (BtrBlocks and Vortex use 3).
+    /// Cascade levels below the top scheme (BtrBlocks and Vortex use 3; at most
+    /// `MAX_NESTING - 1`, which [`Compressor::new`] enforces).
     pub max_depth: u8,
     /// Sample runs per block.
     pub sample_runs: usize,
@@ -207,8 +208,11 @@ pub struct Compressor {
 }
 
 impl Compressor {
-    /// A compressor with the given tuning.
-    pub fn new(config: CompressorConfig) -> Self {
+    /// A compressor with the given tuning; `max_depth` is capped at `MAX_NESTING - 1`.
+    pub fn new(mut config: CompressorConfig) -> Self {
+        // A node at depth 0 may still have a leaf child (string lengths), so a deeper cascade
+        // could write blocks that `decode_node` refuses as nested too deep.
+        config.max_depth = config.max_depth.min(MAX_NESTING - 1);
         Self { config }
     }
 

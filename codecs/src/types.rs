@@ -333,6 +333,7 @@ pub struct Column {
 impl Column {
     /// Builds a column, checking that the values fit the logical type (kind, integer range,
     /// UTF-8) and that the validity, if given, has one entry per value (`true` = not null).
+    /// A validity without a null is dropped, so the column reads as having none.
     pub fn new(
         logical: LogicalType,
         values: ColumnValues,
@@ -348,6 +349,9 @@ impl Column {
                 values.len()
             )));
         }
+        // `validity()` promises `None` when no value is null, which is also what a block
+        // without nulls decodes to; keep the two forms from comparing unequal.
+        let validity = validity.filter(|validity| validity.contains(&false));
         Ok(Self {
             logical,
             values,
