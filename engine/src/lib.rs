@@ -1,4 +1,21 @@
-//! `tessera` is the embedded database users depend on. It will own `Db`, tables, the write
-//! path through RocksDB's WAL, background compaction into encoded blocks, scans with zone-map
-//! pruning, versions and workload tracking. Today it owns the conversion between Arrow
-//! arrays and the codec layer's typed columns, which every later part builds on.
+//! `tessera` is the embedded database users depend on. It will own background compaction
+//! into encoded blocks, scans with zone-map pruning, versions and workload tracking; today it
+//! owns a durable [`Db`] on RocksDB ([`db`]) with a catalog of tables ([`catalog`]), the write
+//! path (insert with upsert, delete with tombstones) and the read path (point reads and
+//! snapshot scans with predicates) over the `delta` column family ([`table`]), the
+//! order-preserving key encoding ([`keys`]) and row format ([`row`]) they store, the
+//! conversion between Arrow arrays and the codec layer's typed columns ([`columnar`]), and
+//! the crate's one error type ([`Error`]).
+
+pub mod catalog;
+pub mod columnar;
+pub mod db;
+pub mod error;
+pub mod keys;
+pub mod row;
+pub mod table;
+
+pub use db::{Db, Options, TableOptions};
+pub use error::{Error, Result};
+pub use table::{ScanRequest, ScanResult, ScanStats, Table};
+pub use tessera_layout::{ColumnFilter, Predicate, Range, Scalar, Term};
