@@ -188,7 +188,7 @@ fn every_scheme<K: ValueKind>(
     depth: u8,
 ) -> Result<(), String>
 where
-    K::Owned: KindValues<K>,
+    K::Owned: SameValues<K>,
 {
     let count = K::len(values);
     for &scheme in K::schemes() {
@@ -233,17 +233,18 @@ where
 }
 
 /// Equality of decoded values with the originals, bitwise for floats.
-trait KindValues<K: ValueKind> {
+pub trait SameValues<K: ValueKind> {
+    /// Whether these decoded values equal `original`.
     fn same_as(&self, original: &K::Values) -> bool;
 }
 
-impl KindValues<IntKind> for Vec<i64> {
+impl SameValues<IntKind> for Vec<i64> {
     fn same_as(&self, original: &[i64]) -> bool {
         self.as_slice() == original
     }
 }
 
-impl KindValues<FloatKind> for Vec<f64> {
+impl SameValues<FloatKind> for Vec<f64> {
     fn same_as(&self, original: &[f64]) -> bool {
         self.len() == original.len()
             && self
@@ -253,13 +254,13 @@ impl KindValues<FloatKind> for Vec<f64> {
     }
 }
 
-impl KindValues<BoolKind> for Vec<bool> {
+impl SameValues<BoolKind> for Vec<bool> {
     fn same_as(&self, original: &[bool]) -> bool {
         self.as_slice() == original
     }
 }
 
-impl KindValues<BytesKind> for BytesColumn {
+impl SameValues<BytesKind> for BytesColumn {
     fn same_as(&self, original: &BytesColumn) -> bool {
         self == original
     }

@@ -15,6 +15,7 @@ use proptest::prelude::*;
 use tessera_codecs::binary::BytesKind;
 use tessera_codecs::boolean::BoolKind;
 use tessera_codecs::float::FloatKind;
+use tessera_codecs::fuzz::SameValues;
 use tessera_codecs::int::IntKind;
 use tessera_codecs::io::Reader;
 use tessera_codecs::scheme::decode_node;
@@ -44,39 +45,6 @@ impl Random {
     }
 }
 
-/// Decoded values compared with the originals: bitwise for floats.
-trait SameAs<K: ValueKind> {
-    fn same_as(&self, original: &K::Values) -> bool;
-}
-
-impl SameAs<IntKind> for Vec<i64> {
-    fn same_as(&self, original: &[i64]) -> bool {
-        self.as_slice() == original
-    }
-}
-
-impl SameAs<FloatKind> for Vec<f64> {
-    fn same_as(&self, original: &[f64]) -> bool {
-        self.len() == original.len()
-            && self
-                .iter()
-                .zip(original)
-                .all(|(left, right)| left.to_bits() == right.to_bits())
-    }
-}
-
-impl SameAs<BoolKind> for Vec<bool> {
-    fn same_as(&self, original: &[bool]) -> bool {
-        self.as_slice() == original
-    }
-}
-
-impl SameAs<BytesKind> for BytesColumn {
-    fn same_as(&self, original: &BytesColumn) -> bool {
-        self == original
-    }
-}
-
 fn decode_all<K: ValueKind>(bytes: &[u8], count: usize) -> K::Owned {
     let mut reader = Reader::new(bytes);
     let mut out = K::Owned::default();
@@ -89,7 +57,7 @@ fn decode_all<K: ValueKind>(bytes: &[u8], count: usize) -> K::Owned {
 /// names of the schemes that accepted them.
 fn conform<K: ValueKind>(case: &str, values: &K::Values) -> Vec<&'static str>
 where
-    K::Owned: SameAs<K>,
+    K::Owned: SameValues<K>,
 {
     let compressor = Compressor::default();
     let count = K::len(values);
@@ -149,7 +117,7 @@ where
 /// Runs `conform` on every case and checks that every scheme of `K` accepted at least one.
 fn conform_all<K: ValueKind>(cases: &[(String, &K::Values)])
 where
-    K::Owned: SameAs<K>,
+    K::Owned: SameValues<K>,
 {
     let mut coverage: BTreeMap<&'static str, usize> = BTreeMap::new();
     for (name, values) in cases {

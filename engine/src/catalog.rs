@@ -24,6 +24,7 @@
 //! Catalog keys: `table/<name>` for tables, `meta/...` for the engine's durable counters,
 //! each value a u16 format version followed by the counter (u32 or u64 little-endian).
 
+use crate::bytes::ByteReader;
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -216,7 +217,7 @@ impl TableMeta {
             key: hex(key),
             reason,
         };
-        let mut reader = Reader { bytes };
+        let mut reader = ByteReader::new(bytes);
         let version = u16::from_le_bytes(reader.array().map_err(corrupt)?);
         if version == 0 || version > TABLE_FORMAT_VERSION {
             return Err(Error::UnsupportedFormatVersion {
@@ -241,19 +242,19 @@ impl TableMeta {
 type Definition = (u32, String, Vec<Field>, Vec<String>);
 
 /// Reads the fields of a table definition after its version.
-fn decode_definition(reader: &mut Reader<'_>) -> std::result::Result<Definition, String> {
+fn decode_definition(reader: &mut ByteReader<'_>) -> std::result::Result<Definition, String> {
     let id = u32::from_le_bytes(reader.array()?);
-    let name = reader.string()?;
+    let name = read_string(reader)?;
     let field_count = reader.u16()?;
     let mut fields = Vec::with_capacity(usize::from(field_count));
     for _ in 0..field_count {
-        let field_name = reader.string()?;
+        let field_name = read_string(reader)?;
         let nullable = match reader.byte()? {
             0 => false,
             1 => true,
             other => return Err(format!("nullable flag {other}")),
         };
-        let data_type = reader.data_type()?;
+        let data_type = read_data_type(reader)?;
         fields.push(Field::new(field_name, data_type, nullable));
     }
     let key_count = reader.u16()?;
@@ -395,85 +396,55 @@ fn put_type(out: &mut Vec<u8>, column: &str, data_type: &DataType) -> Result<()>
     Ok(())
 }
 
-struct Reader<'a> {
-    bytes: &'a [u8],
+fn read_string(reader: &mut ByteReader<'_>) -> std::result::Result<String, String> {
+    let length = usize::from(reader.u16()?);
+    let bytes = reader.take(length)?;
+    String::from_utf8(bytes.to_vec()).map_err(|error| format!("name not UTF-8: {error}"))
 }
 
-impl<'a> Reader<'a> {
-    fn take(&mut self, count: usize) -> std::result::Result<&'a [u8], String> {
-        let (head, tail) = self
-            .bytes
-            .split_at_checked(count)
-            .ok_or_else(|| format!("needs {count} more bytes, {} are left", self.bytes.len()))?;
-        self.bytes = tail;
-        Ok(head)
-    }
-
-    fn array<const N: usize>(&mut self) -> std::result::Result<[u8; N], String> {
-        let mut buffer = [0u8; N];
-        buffer.copy_from_slice(self.take(N)?);
-        Ok(buffer)
-    }
-
-    fn byte(&mut self) -> std::result::Result<u8, String> {
-        let [byte] = self.array::<1>()?;
-        Ok(byte)
-    }
-
-    fn u16(&mut self) -> std::result::Result<u16, String> {
-        Ok(u16::from_le_bytes(self.array()?))
-    }
-
-    fn string(&mut self) -> std::result::Result<String, String> {
-        let length = usize::from(self.u16()?);
-        let bytes = self.take(length)?;
-        String::from_utf8(bytes.to_vec()).map_err(|error| format!("name not UTF-8: {error}"))
-    }
-
-    fn data_type(&mut self) -> std::result::Result<DataType, String> {
-        Ok(match self.byte()? {
-            TAG_INT8 => DataType::Int8,
-            TAG_INT16 => DataType::Int16,
-            TAG_INT32 => DataType::Int32,
-            TAG_INT64 => DataType::Int64,
-            TAG_UINT8 => DataType::UInt8,
-            TAG_UINT16 => DataType::UInt16,
-            TAG_UINT32 => DataType::UInt32,
-            TAG_UINT64 => DataType::UInt64,
-            TAG_FLOAT32 => DataType::Float32,
-            TAG_FLOAT64 => DataType::Float64,
-            TAG_DECIMAL128 => {
-                let precision = self.byte()?;
-                let scale = i8::from_le_bytes(self.array()?);
-                DataType::Decimal128(precision, scale)
-            }
-            TAG_BOOLEAN => DataType::Boolean,
-            TAG_UTF8 => DataType::Utf8,
-            TAG_LARGE_UTF8 => DataType::LargeUtf8,
-            TAG_UTF8_VIEW => DataType::Utf8View,
-            TAG_BINARY => DataType::Binary,
-            TAG_LARGE_BINARY => DataType::LargeBinary,
-            TAG_BINARY_VIEW => DataType::BinaryView,
-            TAG_DATE32 => DataType::Date32,
-            TAG_DATE64 => DataType::Date64,
-            TAG_TIMESTAMP => {
-                let unit = match self.byte()? {
-                    0 => TimeUnit::Second,
-                    1 => TimeUnit::Millisecond,
-                    2 => TimeUnit::Microsecond,
-                    3 => TimeUnit::Nanosecond,
-                    other => return Err(format!("time unit {other}")),
-                };
-                let timezone = match self.byte()? {
-                    0 => None,
-                    1 => Some(Arc::from(self.string()?)),
-                    other => return Err(format!("time zone flag {other}")),
-                };
-                DataType::Timestamp(unit, timezone)
-            }
-            other => return Err(format!("type tag {other}")),
-        })
-    }
+fn read_data_type(reader: &mut ByteReader<'_>) -> std::result::Result<DataType, String> {
+    Ok(match reader.byte()? {
+        TAG_INT8 => DataType::Int8,
+        TAG_INT16 => DataType::Int16,
+        TAG_INT32 => DataType::Int32,
+        TAG_INT64 => DataType::Int64,
+        TAG_UINT8 => DataType::UInt8,
+        TAG_UINT16 => DataType::UInt16,
+        TAG_UINT32 => DataType::UInt32,
+        TAG_UINT64 => DataType::UInt64,
+        TAG_FLOAT32 => DataType::Float32,
+        TAG_FLOAT64 => DataType::Float64,
+        TAG_DECIMAL128 => {
+            let precision = reader.byte()?;
+            let scale = i8::from_le_bytes(reader.array()?);
+            DataType::Decimal128(precision, scale)
+        }
+        TAG_BOOLEAN => DataType::Boolean,
+        TAG_UTF8 => DataType::Utf8,
+        TAG_LARGE_UTF8 => DataType::LargeUtf8,
+        TAG_UTF8_VIEW => DataType::Utf8View,
+        TAG_BINARY => DataType::Binary,
+        TAG_LARGE_BINARY => DataType::LargeBinary,
+        TAG_BINARY_VIEW => DataType::BinaryView,
+        TAG_DATE32 => DataType::Date32,
+        TAG_DATE64 => DataType::Date64,
+        TAG_TIMESTAMP => {
+            let unit = match reader.byte()? {
+                0 => TimeUnit::Second,
+                1 => TimeUnit::Millisecond,
+                2 => TimeUnit::Microsecond,
+                3 => TimeUnit::Nanosecond,
+                other => return Err(format!("time unit {other}")),
+            };
+            let timezone = match reader.byte()? {
+                0 => None,
+                1 => Some(Arc::from(read_string(reader)?)),
+                other => return Err(format!("time zone flag {other}")),
+            };
+            DataType::Timestamp(unit, timezone)
+        }
+        other => return Err(format!("type tag {other}")),
+    })
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 //! conversion between Arrow arrays and the codec layer's typed columns ([`columnar`]), and
 //! the crate's one error type ([`Error`]).
 
+mod bytes;
 pub mod catalog;
 pub mod columnar;
 pub mod db;

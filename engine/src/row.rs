@@ -22,6 +22,7 @@
 //! scaled), so decoded rows feed predicates ([`tessera_layout::Scalar`]) and codec columns
 //! without conversion. Every tag is checked against the column's physical kind on decode.
 
+use crate::bytes::ByteReader;
 use arrow::array::ArrayRef;
 use arrow::datatypes::DataType;
 use tessera_codecs::{Column, ColumnValues, LogicalType, PhysicalKind};
@@ -114,7 +115,7 @@ pub enum RowValue {
 /// Decodes a delta value of a table whose columns hold `kinds`. `Err` carries the reason;
 /// the caller names the table and key.
 pub fn decode_row(bytes: &[u8], kinds: &[PhysicalKind]) -> std::result::Result<RowValue, String> {
-    let mut reader = Reader { bytes };
+    let mut reader = ByteReader::new(bytes);
     let version = reader.byte()?;
     if version != ROW_FORMAT_VERSION {
         return Err(format!(
@@ -169,32 +170,6 @@ pub fn decode_row(bytes: &[u8], kinds: &[PhysicalKind]) -> std::result::Result<R
         ));
     }
     Ok(RowValue::Row(values))
-}
-
-struct Reader<'a> {
-    bytes: &'a [u8],
-}
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, count: usize) -> std::result::Result<&'a [u8], String> {
-        let (head, tail) = self
-            .bytes
-            .split_at_checked(count)
-            .ok_or_else(|| format!("needs {count} more bytes, {} are left", self.bytes.len()))?;
-        self.bytes = tail;
-        Ok(head)
-    }
-
-    fn byte(&mut self) -> std::result::Result<u8, String> {
-        let [byte] = self.array::<1>()?;
-        Ok(byte)
-    }
-
-    fn array<const N: usize>(&mut self) -> std::result::Result<[u8; N], String> {
-        let mut buffer = [0u8; N];
-        buffer.copy_from_slice(self.take(N)?);
-        Ok(buffer)
-    }
 }
 
 /// Collects scalar values of one column and turns them into an Arrow array.
