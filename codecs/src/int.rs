@@ -346,9 +346,15 @@ impl Scheme<IntKind> for IntRunLength {
         out: &mut Vec<i64>,
     ) -> Result<()> {
         let (run_values, run_lengths) = read_runs(reader, count, nesting)?;
-        out.reserve(count);
+        // Size once, then fill each run's slice: runs are often a handful of values long, and
+        // a resize per run costs more than the run itself.
+        let start = out.len();
+        out.resize(start + count, 0);
+        let mut rest = out.get_mut(start..).unwrap_or_default();
         for (&value, &length) in run_values.iter().zip(&run_lengths) {
-            out.resize(out.len() + length as usize, value);
+            let (run, tail) = rest.split_at_mut((length as usize).min(rest.len()));
+            run.fill(value);
+            rest = tail;
         }
         Ok(())
     }
@@ -532,13 +538,28 @@ impl Scheme<IntKind> for IntZstd {
             return Err(reader.corrupt(format!("byte width {width}")));
         }
         let raw = crate::zstd_util::decompress_from(reader, count * width)?;
-        out.extend(raw.chunks_exact(width).map(|chunk| {
-            let mut array = [0u8; 8];
-            if let Some(target) = array.get_mut(..width) {
-                target.copy_from_slice(chunk);
-            }
-            reference.wrapping_add(u64::from_le_bytes(array) as i64)
-        }));
+        // One loop per common width keeps the hot path free of per-value slicing.
+        match width {
+            1 => out.extend(
+                raw.iter()
+                    .map(|&byte| reference.wrapping_add(i64::from(byte))),
+            ),
+            2 => out.extend(raw.chunks_exact(2).map(|pair| {
+                reference.wrapping_add(i64::from(u16::from_le_bytes([pair[0], pair[1]])))
+            })),
+            4 => out.extend(raw.chunks_exact(4).map(|quad| {
+                reference.wrapping_add(i64::from(u32::from_le_bytes([
+                    quad[0], quad[1], quad[2], quad[3],
+                ])))
+            })),
+            _ => out.extend(raw.chunks_exact(width).map(|chunk| {
+                let mut array = [0u8; 8];
+                if let Some(target) = array.get_mut(..width) {
+                    target.copy_from_slice(chunk);
+                }
+                reference.wrapping_add(u64::from_le_bytes(array) as i64)
+            })),
+        }
         Ok(())
     }
 }
