@@ -560,7 +560,7 @@ impl Table {
                         Bound::Included(value) | Bound::Excluded(value) => value,
                         Bound::Unbounded => continue,
                     };
-                    let actual = scalar_kind(value);
+                    let actual = value.kind();
                     if Some(actual) != expected {
                         return Err(Error::PredicateTypeMismatch {
                             table: self.table(),
@@ -665,16 +665,6 @@ impl Table {
             .collect::<Result<Vec<ArrayRef>>>()?;
         let options = RecordBatchOptions::new().with_row_count(Some(rows));
         Ok(RecordBatch::try_new_with_options(schema, arrays, &options)?)
-    }
-}
-
-fn scalar_kind(value: &Scalar) -> PhysicalKind {
-    match value {
-        Scalar::Int(_) => PhysicalKind::Int,
-        Scalar::Float(_) => PhysicalKind::Float,
-        Scalar::Decimal(_) => PhysicalKind::Decimal,
-        Scalar::Bool(_) => PhysicalKind::Bool,
-        Scalar::Bytes(_) => PhysicalKind::Bytes,
     }
 }
 

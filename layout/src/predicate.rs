@@ -8,6 +8,8 @@
 use std::cmp::Ordering;
 use std::ops::Bound;
 
+use tessera_codecs::PhysicalKind;
+
 /// One value in a predicate, in the codec layer's physical domain.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Scalar {
@@ -24,6 +26,17 @@ pub enum Scalar {
 }
 
 impl Scalar {
+    /// The physical kind of column this value belongs to.
+    pub fn kind(&self) -> PhysicalKind {
+        match self {
+            Self::Int(_) => PhysicalKind::Int,
+            Self::Float(_) => PhysicalKind::Float,
+            Self::Decimal(_) => PhysicalKind::Decimal,
+            Self::Bool(_) => PhysicalKind::Bool,
+            Self::Bytes(_) => PhysicalKind::Bytes,
+        }
+    }
+
     /// Compares two scalars of the same kind; `None` across kinds. Floats use a total order
     /// in which `-0.0 == 0.0` and NaN sorts above every other value, as in SQL engines that
     /// order NaN last.
