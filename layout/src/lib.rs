@@ -5,7 +5,9 @@
 //! id, cell ranges, a sort permutation); it never does I/O and never sees RocksDB.
 
 pub mod cdf;
+pub mod layout;
 pub mod predicate;
 
 pub use cdf::{CdfModel, prefix_key};
+pub use layout::{CellId, ColumnSet, InsertionOrder, Layout, LayoutError, decode_layout};
 pub use predicate::{ColumnFilter, Predicate, Range, Scalar, Term};

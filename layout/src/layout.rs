@@ -1,0 +1,268 @@
+//! The layout contract between policy and engine: which cell a row belongs to, which cells
+//! a predicate can touch, and how rows are ordered inside a cell.
+//!
+//! A [`Layout`] is an immutable, serializable decision. The engine routes every row it
+//! compacts through [`Layout::assign`], sorts each cell's rows by [`Layout::sort_columns`],
+//! and asks [`Layout::cells`] which cells a scan must visit. A layout never sees storage; it
+//! sees column values ([`ColumnSet`]) and predicates.
+//!
+//! Every layout serializes to a self-describing byte string: a magic, a format version, a
+//! kind tag, then the kind's own payload, all little-endian. [`decode_layout`] reads any
+//! kind this build knows and rejects the rest with a typed error.
+
+use std::fmt::Debug;
+use std::ops::RangeInclusive;
+
+use tessera_codecs::Column;
+
+use crate::predicate::Predicate;
+
+/// Identifies a cell within one layout: `0..layout.cell_count()`.
+pub type CellId = u32;
+
+/// Magic that opens every serialized layout.
+pub const LAYOUT_MAGIC: [u8; 4] = *b"TSLY";
+/// The serialized layout format version this build writes and reads.
+pub const LAYOUT_FORMAT_VERSION: u16 = 1;
+
+/// Why a layout could not be used or read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LayoutError {
+    /// The layout needs a column the rows do not carry.
+    #[error("layout needs column {column:?}, which the rows do not carry")]
+    MissingColumn {
+        /// The column's name.
+        column: String,
+    },
+    /// Columns of one [`ColumnSet`] have different lengths.
+    #[error("column {column:?} has {actual} rows, expected {expected}")]
+    RaggedColumns {
+        /// The offending column.
+        column: String,
+        /// Rows of the first column.
+        expected: usize,
+        /// Rows of this column.
+        actual: usize,
+    },
+    /// A serialized layout is damaged or of a kind or version this build does not know.
+    #[error("serialized layout is invalid at byte {offset}: {reason}")]
+    Format {
+        /// Byte offset of the problem.
+        offset: usize,
+        /// What was wrong.
+        reason: String,
+    },
+    /// A layout's definition is inconsistent (for example a column of the wrong kind).
+    #[error("invalid layout: {0}")]
+    Invalid(String),
+}
+
+/// Named columns of equal length: the rows a layout assigns to cells or sorts.
+#[derive(Debug, Clone, Copy)]
+pub struct ColumnSet<'a> {
+    names: &'a [String],
+    columns: &'a [Column],
+    rows: usize,
+}
+
+impl<'a> ColumnSet<'a> {
+    /// Pairs `names` with `columns` (by position); every column must have the same length.
+    pub fn new(names: &'a [String], columns: &'a [Column]) -> Result<Self, LayoutError> {
+        let rows = columns.first().map_or(0, Column::len);
+        for (name, column) in names.iter().zip(columns) {
+            if column.len() != rows {
+                return Err(LayoutError::RaggedColumns {
+                    column: name.clone(),
+                    expected: rows,
+                    actual: column.len(),
+                });
+            }
+        }
+        Ok(Self {
+            names,
+            columns,
+            rows,
+        })
+    }
+
+    /// Rows in every column.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// The column called `name`.
+    pub fn column(&self, name: &str) -> Result<&'a Column, LayoutError> {
+        self.names
+            .iter()
+            .zip(self.columns)
+            .find(|(candidate, _)| candidate.as_str() == name)
+            .map(|(_, column)| column)
+            .ok_or_else(|| LayoutError::MissingColumn {
+                column: name.to_owned(),
+            })
+    }
+}
+
+/// A physical layout of one table: rows partitioned into cells, sorted inside each cell.
+pub trait Layout: Debug + Send + Sync {
+    /// Short name of the layout kind (`insertion_order`, `sorted`, `grid`, ...).
+    fn kind(&self) -> &'static str;
+
+    /// One line saying what this layout does, for `stats` and `explain`.
+    fn describe(&self) -> String;
+
+    /// Number of cells; cell ids run `0..cell_count()`.
+    fn cell_count(&self) -> u32;
+
+    /// The columns [`Self::assign`] reads.
+    fn partition_columns(&self) -> Vec<String>;
+
+    /// Columns to sort rows by inside a cell, most significant first; empty keeps arrival
+    /// order.
+    fn sort_columns(&self) -> Vec<String>;
+
+    /// The cell of every row of `rows`.
+    fn assign(&self, rows: &ColumnSet<'_>) -> Result<Vec<CellId>, LayoutError>;
+
+    /// Ranges of cells that may hold rows matching `predicate`, ascending and disjoint.
+    /// Never misses a cell holding a match; may name cells holding none.
+    fn cells(&self, predicate: &Predicate) -> Vec<RangeInclusive<CellId>>;
+
+    /// Bytes the layout's models take in memory, roughly.
+    fn model_bytes(&self) -> usize;
+
+    /// The layout serialized with [`LAYOUT_MAGIC`] and [`LAYOUT_FORMAT_VERSION`], readable by
+    /// [`decode_layout`].
+    fn encode(&self) -> Vec<u8>;
+}
+
+/// Kind tag of [`InsertionOrder`] in the serialized form.
+const KIND_INSERTION_ORDER: u8 = 0;
+
+/// Writes the common header of a serialized layout.
+pub fn encode_header(kind: u8, out: &mut Vec<u8>) {
+    out.extend_from_slice(&LAYOUT_MAGIC);
+    out.extend_from_slice(&LAYOUT_FORMAT_VERSION.to_le_bytes());
+    out.push(kind);
+}
+
+/// Reads any serialized layout this build knows.
+pub fn decode_layout(bytes: &[u8]) -> Result<Box<dyn Layout>, LayoutError> {
+    let format = |offset: usize, reason: &str| LayoutError::Format {
+        offset,
+        reason: reason.to_owned(),
+    };
+    let header = LAYOUT_MAGIC.len() + 3;
+    if bytes.len() < header {
+        return Err(format(bytes.len(), "shorter than the layout header"));
+    }
+    if bytes.get(..LAYOUT_MAGIC.len()) != Some(LAYOUT_MAGIC.as_slice()) {
+        return Err(format(0, "bad magic"));
+    }
+    let version = u16::from_le_bytes([bytes[4], bytes[5]]);
+    if version != LAYOUT_FORMAT_VERSION {
+        return Err(format(4, &format!("unknown format version {version}")));
+    }
+    let payload = &bytes[header..];
+    match bytes[6] {
+        KIND_INSERTION_ORDER if payload.is_empty() => Ok(Box::new(InsertionOrder)),
+        KIND_INSERTION_ORDER => Err(format(header, "insertion order carries no payload")),
+        kind => Err(format(6, &format!("unknown layout kind {kind}"))),
+    }
+}
+
+/// The baseline: one cell, rows kept in arrival order. Scans prune only by zone maps.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InsertionOrder;
+
+impl Layout for InsertionOrder {
+    fn kind(&self) -> &'static str {
+        "insertion_order"
+    }
+
+    fn describe(&self) -> String {
+        "insertion order: one cell, rows in arrival order".to_owned()
+    }
+
+    fn cell_count(&self) -> u32 {
+        1
+    }
+
+    fn partition_columns(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    fn sort_columns(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    fn assign(&self, rows: &ColumnSet<'_>) -> Result<Vec<CellId>, LayoutError> {
+        Ok(vec![0; rows.rows()])
+    }
+
+    fn cells(&self, _predicate: &Predicate) -> Vec<RangeInclusive<CellId>> {
+        vec![0..=0]
+    }
+
+    fn model_bytes(&self) -> usize {
+        0
+    }
+
+    fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(7);
+        encode_header(KIND_INSERTION_ORDER, &mut out);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tessera_codecs::{ColumnValues, LogicalType};
+
+    #[test]
+    fn insertion_order_round_trips_and_keeps_everything_in_one_cell() {
+        let layout = InsertionOrder;
+        let bytes = layout.encode();
+        assert_eq!(bytes, b"TSLY\x01\x00\x00");
+        let decoded = decode_layout(&bytes).unwrap();
+        assert_eq!(decoded.kind(), "insertion_order");
+        let names = vec!["a".to_owned()];
+        let columns =
+            vec![Column::new(LogicalType::Int64, ColumnValues::Int(vec![3, 1, 2]), None).unwrap()];
+        let set = ColumnSet::new(&names, &columns).unwrap();
+        assert_eq!(decoded.assign(&set).unwrap(), vec![0, 0, 0]);
+        assert_eq!(decoded.cells(&Predicate::all()), vec![0..=0]);
+    }
+
+    #[test]
+    fn damaged_layouts_are_typed_errors() {
+        for bytes in [
+            &b""[..],
+            b"TSL",
+            b"XXLY\x01\x00\x00",
+            b"TSLY\x02\x00\x00",
+            b"TSLY\x01\x00\x09",
+            b"TSLY\x01\x00\x00extra",
+        ] {
+            assert!(matches!(
+                decode_layout(bytes),
+                Err(LayoutError::Format { .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn ragged_column_sets_are_rejected() {
+        let names = vec!["a".to_owned(), "b".to_owned()];
+        let columns = vec![
+            Column::new(LogicalType::Int64, ColumnValues::Int(vec![1, 2]), None).unwrap(),
+            Column::new(LogicalType::Int64, ColumnValues::Int(vec![1]), None).unwrap(),
+        ];
+        assert!(matches!(
+            ColumnSet::new(&names, &columns),
+            Err(LayoutError::RaggedColumns { .. })
+        ));
+    }
+}
