@@ -2,7 +2,7 @@
 //! a predicate can touch, and how rows are ordered inside a cell.
 //!
 //! A [`Layout`] is an immutable, serializable decision. The engine routes every row it
-//! compacts through [`Layout::assign`], sorts each cell's rows by [`Layout::sort_columns`],
+//! compacts through [`Layout::assign`], stores each cell's rows in [`Layout::order`],
 //! and asks [`Layout::cells`] which cells a scan must visit. A layout never sees storage; it
 //! sees column values ([`ColumnSet`]) and predicates.
 //!
@@ -115,15 +115,18 @@ pub trait Layout: Debug + Send + Sync {
     /// Number of cells; cell ids run `0..cell_count()`.
     fn cell_count(&self) -> u32;
 
-    /// The columns [`Self::assign`] reads.
-    fn partition_columns(&self) -> Vec<String>;
+    /// Every column [`Self::assign`] and [`Self::order`] read; the engine supplies these.
+    fn columns(&self) -> Vec<String>;
 
-    /// Columns to sort rows by inside a cell, most significant first; empty keeps arrival
-    /// order.
-    fn sort_columns(&self) -> Vec<String>;
+    /// The column rows are sorted by inside a cell (the first of a compound key), if any:
+    /// the engine keeps an in-block position model on it.
+    fn sort_column(&self) -> Option<String>;
 
     /// The cell of every row of `rows`.
     fn assign(&self, rows: &ColumnSet<'_>) -> Result<Vec<CellId>, LayoutError>;
+
+    /// The order to store the rows of one cell in: a permutation of `0..rows.rows()`.
+    fn order(&self, rows: &ColumnSet<'_>) -> Result<Vec<u32>, LayoutError>;
 
     /// Ranges of cells that may hold rows matching `predicate`, ascending and disjoint.
     /// Never misses a cell holding a match; may name cells holding none.
@@ -189,16 +192,20 @@ impl Layout for InsertionOrder {
         1
     }
 
-    fn partition_columns(&self) -> Vec<String> {
+    fn columns(&self) -> Vec<String> {
         Vec::new()
     }
 
-    fn sort_columns(&self) -> Vec<String> {
-        Vec::new()
+    fn sort_column(&self) -> Option<String> {
+        None
     }
 
     fn assign(&self, rows: &ColumnSet<'_>) -> Result<Vec<CellId>, LayoutError> {
         Ok(vec![0; rows.rows()])
+    }
+
+    fn order(&self, rows: &ColumnSet<'_>) -> Result<Vec<u32>, LayoutError> {
+        Ok((0..rows.rows() as u32).collect())
     }
 
     fn cells(&self, _predicate: &Predicate) -> Vec<RangeInclusive<CellId>> {
@@ -233,6 +240,7 @@ mod tests {
             vec![Column::new(LogicalType::Int64, ColumnValues::Int(vec![3, 1, 2]), None).unwrap()];
         let set = ColumnSet::new(&names, &columns).unwrap();
         assert_eq!(decoded.assign(&set).unwrap(), vec![0, 0, 0]);
+        assert_eq!(decoded.order(&set).unwrap(), vec![0, 1, 2]);
         assert_eq!(decoded.cells(&Predicate::all()), vec![0..=0]);
     }
 
