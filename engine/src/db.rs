@@ -19,13 +19,16 @@ use arrow::datatypes::SchemaRef;
 use parking_lot::{Mutex, RwLock};
 use rocksdb::{ColumnFamily, ColumnFamilyDescriptor, DB, WriteBatch, WriteOptions};
 
+use crate::cache::ColumnCache;
 use crate::catalog::{
     NEXT_TABLE_ID_KEY, SEQUENCE_CEILING_KEY, TABLE_KEY_PREFIX, TableMeta, decode_counter,
     encode_counter, table_key,
 };
+use crate::compaction::{TableVersion, compact_table, load};
 use crate::error::{Error, Result};
 use crate::keys::table_range;
 use crate::table::{Table, TableState};
+use crossbeam_channel::{Receiver, Sender};
 
 /// Column family of the catalog: table definitions and durable counters.
 pub const CF_CATALOG: &str = "catalog";
@@ -62,6 +65,17 @@ pub struct Options {
     pub sync_writes: bool,
     /// Whether to create the database directory when it does not exist (default `true`).
     pub create_if_missing: bool,
+    /// Threads folding delta into blocks in the background; 0 turns background compaction
+    /// off ([`Table::compact`] still works). Default 1.
+    pub compaction_threads: usize,
+    /// Delta bytes written to a table since its last compaction that queue the next one.
+    /// Default 64 MiB: large enough that blocks come out full (65,536 rows of a typical
+    /// table), small enough that delta stays in RocksDB's memtables and is folded before it
+    /// is flushed.
+    pub compaction_threshold_bytes: u64,
+    /// Bytes of decoded column chunks kept in memory for scans and point reads. Default
+    /// 512 MiB.
+    pub cache_bytes: usize,
 }
 
 impl Default for Options {
@@ -69,6 +83,9 @@ impl Default for Options {
         Self {
             sync_writes: false,
             create_if_missing: true,
+            compaction_threads: 1,
+            compaction_threshold_bytes: 64 << 20,
+            cache_bytes: 512 << 20,
         }
     }
 }
@@ -85,6 +102,18 @@ pub struct TableOptions {
 /// The database closes when the `Db` and every [`Table`] handle taken from it are dropped.
 pub struct Db {
     inner: Arc<DbInner>,
+    workers: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Db {
+    /// Stops the background compactors: dropping the queue's only sender ends their loop
+    /// after the compaction in progress, if any.
+    fn drop(&mut self) {
+        self.inner.compactor.lock().take();
+        for worker in self.workers.drain(..) {
+            let _ = worker.join();
+        }
+    }
 }
 
 /// What `Db` and its tables share.
@@ -101,6 +130,13 @@ pub(crate) struct DbInner {
     /// Serializes catalog changes; holds the next table id.
     catalog: Mutex<u32>,
     tables: RwLock<BTreeMap<String, Arc<TableState>>>,
+    /// Decoded column chunks.
+    pub(crate) cache: ColumnCache,
+    /// Delta bytes that queue a compaction.
+    pub(crate) compaction_threshold: u64,
+    /// The queue of tables to compact; `None` without background compaction or after
+    /// shutdown.
+    compactor: Mutex<Option<Sender<u32>>>,
 }
 
 impl std::fmt::Debug for Db {
@@ -166,11 +202,65 @@ impl Db {
             reservation: Mutex::new(()),
             catalog: Mutex::new(1),
             tables: RwLock::new(BTreeMap::new()),
+            cache: ColumnCache::new(options.cache_bytes),
+            compaction_threshold: options.compaction_threshold_bytes.max(1),
+            compactor: Mutex::new(None),
         };
         inner.load_catalog()?;
-        Ok(Self {
-            inner: Arc::new(inner),
-        })
+        let inner = Arc::new(inner);
+        let mut workers = Vec::new();
+        if options.compaction_threads > 0 {
+            let (sender, receiver) = crossbeam_channel::bounded::<u32>(COMPACTION_QUEUE);
+            for index in 0..options.compaction_threads {
+                let inner = Arc::clone(&inner);
+                let receiver = receiver.clone();
+                let worker = std::thread::Builder::new()
+                    .name(format!("tessera-compact-{index}"))
+                    .spawn(move || compaction_worker(&inner, &receiver))
+                    .map_err(|source| Error::Thread {
+                        what: "starting a compaction thread",
+                        source,
+                    })?;
+                workers.push(worker);
+            }
+            *inner.compactor.lock() = Some(sender);
+        }
+        Ok(Self { inner, workers })
+    }
+
+    /// Flushes RocksDB's memtables to disk and syncs the WAL.
+    pub fn flush(&self) -> Result<()> {
+        for name in COLUMN_FAMILIES {
+            self.inner
+                .rocks
+                .flush_cf(self.inner.cf(name)?)
+                .map_err(storage(format!("flushing {name}")))?;
+        }
+        self.sync_wal()
+    }
+
+    /// A RocksDB property of the whole database (for example `rocksdb.stats`), for
+    /// benchmarks and diagnostics.
+    pub fn property(&self, name: &str) -> Result<Option<String>> {
+        self.inner
+            .rocks
+            .property_value(name)
+            .map_err(storage(format!("reading property {name}")))
+    }
+
+    /// The sum of an integer RocksDB property over the engine's column families (for
+    /// example `rocksdb.total-sst-files-size`).
+    pub fn property_sum(&self, name: &str) -> Result<u64> {
+        let mut total = 0u64;
+        for family in COLUMN_FAMILIES {
+            total += self
+                .inner
+                .rocks
+                .property_int_value_cf(self.inner.cf(family)?, name)
+                .map_err(storage(format!("reading property {name}")))?
+                .unwrap_or(0);
+        }
+        Ok(total)
     }
 
     /// The database directory.
@@ -212,7 +302,7 @@ impl Db {
             .write_synced(batch)
             .map_err(storage(format!("creating table {name:?}")))?;
         *next_id = following;
-        let state = Arc::new(TableState::new(meta));
+        let state = Arc::new(TableState::new(meta, TableVersion::empty(), 1));
         self.inner
             .tables
             .write()
@@ -226,7 +316,8 @@ impl Db {
         let _span = tracing::debug_span!("drop_table", table = name).entered();
         let _catalog = self.inner.catalog.lock();
         let state = self.inner.table_state(name)?;
-        let mut dropped = state.dropped.write();
+        let _compaction = state.compaction.lock();
+        let mut writer = state.writer.write();
         let (start, end) = table_range(state.meta.id());
         let mut batch = WriteBatch::default();
         batch.delete_cf(self.inner.cf(CF_CATALOG)?, table_key(name));
@@ -236,8 +327,9 @@ impl Db {
         self.inner
             .write_synced(batch)
             .map_err(storage(format!("dropping table {name:?}")))?;
-        *dropped = true;
+        writer.dropped = true;
         self.inner.tables.write().remove(name);
+        self.inner.cache.forget_table(state.meta.id());
         Ok(())
     }
 
@@ -259,6 +351,37 @@ impl Db {
             .rocks
             .flush_wal(true)
             .map_err(storage("syncing the WAL"))
+    }
+}
+
+/// Tables waiting for a background compaction at most; a full queue drops the request and
+/// the table is queued again by its next write.
+const COMPACTION_QUEUE: usize = 64;
+
+/// A background compactor: folds the delta of each queued table until it is below the
+/// threshold, until the queue's sender is dropped.
+fn compaction_worker(inner: &DbInner, receiver: &Receiver<u32>) {
+    for table_id in receiver {
+        let Some(state) = inner.table_by_id(table_id) else {
+            continue;
+        };
+        loop {
+            match compact_table(inner, &state) {
+                Ok(_) => *state.last_error.lock() = None,
+                Err(error) => {
+                    tracing::error!(table = state.meta.name(), %error, "background compaction failed");
+                    *state.last_error.lock() = Some(error.to_string());
+                    break;
+                }
+            }
+            let shutting_down = inner.compactor.lock().is_none();
+            if shutting_down
+                || state.delta_bytes.load(Ordering::Relaxed) < inner.compaction_threshold
+            {
+                break;
+            }
+        }
+        state.scheduled.store(false, Ordering::Release);
     }
 }
 
@@ -300,6 +423,23 @@ impl DbInner {
         let mut options = WriteOptions::default();
         options.set_sync(true);
         self.rocks.write_opt(batch, &options)
+    }
+
+    /// Queues a background compaction of a table; `false` when there is no compactor or
+    /// its queue is full.
+    pub(crate) fn schedule_compaction(&self, table_id: u32) -> bool {
+        self.compactor
+            .lock()
+            .as_ref()
+            .is_some_and(|sender| sender.try_send(table_id).is_ok())
+    }
+
+    fn table_by_id(&self, table_id: u32) -> Option<Arc<TableState>> {
+        self.tables
+            .read()
+            .values()
+            .find(|state| state.meta.id() == table_id)
+            .cloned()
     }
 
     pub(crate) fn table_state(&self, name: &str) -> Result<Arc<TableState>> {
@@ -358,7 +498,11 @@ impl DbInner {
                     ),
                 });
             }
-            tables.insert(meta.name().to_owned(), Arc::new(TableState::new(meta)));
+            let (version, generation) = load(self, meta.id(), meta.name())?;
+            tables.insert(
+                meta.name().to_owned(),
+                Arc::new(TableState::new(meta, version, generation)),
+            );
             iterator.next();
         }
         iterator.status().map_err(storage("reading the catalog"))?;

@@ -203,6 +203,35 @@ pub enum Error {
         /// What ran out.
         what: &'static str,
     },
+    /// A stored block of a table does not match its checksum, its metadata or its format.
+    /// Other blocks and other tables stay readable.
+    #[error("corrupt block {block} of table {table:?}, column {column:?}: {reason}")]
+    CorruptBlock {
+        /// The table.
+        table: String,
+        /// The block id.
+        block: u64,
+        /// The column whose chunk is damaged.
+        column: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The engine could not start a thread.
+    #[error("{what}: {source}")]
+    Thread {
+        /// What the thread was for.
+        what: &'static str,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// The layout could not be used or read.
+    #[error("layout of table {table:?}: {source}")]
+    Layout {
+        /// The table.
+        table: String,
+        /// What the layout reported.
+        source: tessera_layout::LayoutError,
+    },
     /// Building, encoding or decoding a column failed in the codec layer.
     #[error(transparent)]
     Codec(#[from] CodecError),

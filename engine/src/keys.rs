@@ -21,8 +21,12 @@
 //! tuple's encoding is never a proper prefix of another tuple's of the same key columns, and
 //! `"a"` (`61 00 01`) sorts before `"a\0"` (`61 00 FF 00 01`) before `"ab"`.
 //!
-//! Key layout of the `delta` column family: table id (u32 BE) ‖ primary key ‖ sequence
-//! (u64 BE). The versions of one key are adjacent, oldest first.
+//! Key layout of the `delta` column family: table id (u32 BE) ‖ generation (u32 BE) ‖
+//! primary key ‖ sequence (u64 BE). Within a generation the versions of one key are adjacent,
+//! oldest first; a later generation holds newer writes. Compaction folds whole generations
+//! and removes them with one range deletion. `pk_index` keys are table id ‖ primary key;
+//! `block_meta` keys are table id ‖ layout version ‖ cell ‖ block id, and `blocks` keys
+//! append the column index (u16 BE) to those.
 
 use tessera_codecs::{LogicalType, PhysicalKind};
 use tessera_layout::Scalar;
@@ -368,10 +372,22 @@ pub fn table_range(table_id: u32) -> (Vec<u8>, Vec<u8>) {
     (start, end)
 }
 
-/// A delta key: table id ‖ primary key ‖ sequence.
-pub fn delta_key(table_id: u32, primary_key: &[u8], sequence: u64) -> Vec<u8> {
-    let mut key = Vec::with_capacity(TABLE_ID_BYTES + primary_key.len() + SEQUENCE_BYTES);
-    key.extend_from_slice(&table_prefix(table_id));
+/// Bytes of a delta generation number after the table id of a delta key.
+pub const GENERATION_BYTES: usize = 4;
+
+/// The first bytes of every delta key of generation `generation` of a table.
+pub fn delta_prefix(table_id: u32, generation: u32) -> [u8; TABLE_ID_BYTES + GENERATION_BYTES] {
+    let mut prefix = [0u8; TABLE_ID_BYTES + GENERATION_BYTES];
+    prefix[..TABLE_ID_BYTES].copy_from_slice(&table_id.to_be_bytes());
+    prefix[TABLE_ID_BYTES..].copy_from_slice(&generation.to_be_bytes());
+    prefix
+}
+
+/// A delta key: table id ‖ generation ‖ primary key ‖ sequence.
+pub fn delta_key(table_id: u32, generation: u32, primary_key: &[u8], sequence: u64) -> Vec<u8> {
+    let mut key =
+        Vec::with_capacity(TABLE_ID_BYTES + GENERATION_BYTES + primary_key.len() + SEQUENCE_BYTES);
+    key.extend_from_slice(&delta_prefix(table_id, generation));
     key.extend_from_slice(primary_key);
     key.extend_from_slice(&sequence.to_be_bytes());
     key
@@ -382,7 +398,9 @@ pub fn delta_key(table_id: u32, primary_key: &[u8], sequence: u64) -> Vec<u8> {
 pub struct DeltaKey<'a> {
     /// The table.
     pub table_id: u32,
-    /// The encoded primary key.
+    /// The delta generation the write landed in.
+    pub generation: u32,
+    /// The encoded primary key (without the table id).
     pub primary_key: &'a [u8],
     /// The write's sequence number.
     pub sequence: u64,
@@ -390,17 +408,52 @@ pub struct DeltaKey<'a> {
 
 /// Splits a delta key into its parts.
 pub fn split_delta_key(key: &[u8]) -> Result<DeltaKey<'_>> {
+    let short = || malformed(format!("delta key of {} bytes", key.len()));
     let (table, rest) = key
         .split_first_chunk::<TABLE_ID_BYTES>()
-        .ok_or_else(|| malformed(format!("delta key of {} bytes", key.len())))?;
+        .ok_or_else(short)?;
+    let (generation, rest) = rest
+        .split_first_chunk::<GENERATION_BYTES>()
+        .ok_or_else(short)?;
     let (primary_key, sequence) = rest
         .split_last_chunk::<SEQUENCE_BYTES>()
-        .ok_or_else(|| malformed(format!("delta key of {} bytes", key.len())))?;
+        .ok_or_else(short)?;
     Ok(DeltaKey {
         table_id: u32::from_be_bytes(*table),
+        generation: u32::from_be_bytes(*generation),
         primary_key,
         sequence: u64::from_be_bytes(*sequence),
     })
+}
+
+/// A `pk_index` key: table id ‖ primary key.
+pub fn pk_index_key(table_id: u32, primary_key: &[u8]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(TABLE_ID_BYTES + primary_key.len());
+    key.extend_from_slice(&table_prefix(table_id));
+    key.extend_from_slice(primary_key);
+    key
+}
+
+/// Where a block lives: table id ‖ layout version ‖ cell ‖ block id, all big-endian. The
+/// `block_meta` key of the block; its column chunks in `blocks` append the column index.
+pub fn block_key(table_id: u32, layout_version: u32, cell: u32, block_id: u64) -> Vec<u8> {
+    let mut key = Vec::with_capacity(BLOCK_KEY_BYTES + 2);
+    key.extend_from_slice(&table_prefix(table_id));
+    key.extend_from_slice(&layout_version.to_be_bytes());
+    key.extend_from_slice(&cell.to_be_bytes());
+    key.extend_from_slice(&block_id.to_be_bytes());
+    key
+}
+
+/// Bytes of a [`block_key`].
+pub const BLOCK_KEY_BYTES: usize = TABLE_ID_BYTES + 4 + 4 + 8;
+
+/// The `blocks` key of one column chunk of a block.
+pub fn chunk_key(block: &[u8], column: u16) -> Vec<u8> {
+    let mut key = Vec::with_capacity(block.len() + 2);
+    key.extend_from_slice(block);
+    key.extend_from_slice(&column.to_be_bytes());
+    key
 }
 
 /// Hex of a key, for error messages.
@@ -659,23 +712,33 @@ mod tests {
     }
 
     #[test]
-    fn delta_keys_split_back_and_sort_by_table_then_key_then_sequence() {
-        let key = delta_key(7, b"pk", 42);
-        assert_eq!(key, [0, 0, 0, 7, b'p', b'k', 0, 0, 0, 0, 0, 0, 0, 42]);
+    fn delta_keys_split_back_and_sort_by_table_generation_key_sequence() {
+        let key = delta_key(7, 3, b"pk", 42);
+        assert_eq!(
+            key,
+            [0, 0, 0, 7, 0, 0, 0, 3, b'p', b'k', 0, 0, 0, 0, 0, 0, 0, 42]
+        );
         assert_eq!(
             split_delta_key(&key).unwrap(),
             DeltaKey {
                 table_id: 7,
+                generation: 3,
                 primary_key: b"pk",
                 sequence: 42
             }
         );
-        assert!(delta_key(7, b"pk", 42) < delta_key(7, b"pk", 43));
-        assert!(delta_key(7, b"pk", u64::MAX) < delta_key(7, b"pl", 0));
-        assert!(delta_key(7, b"\xFF", u64::MAX) < delta_key(8, b"", 0));
-        assert!(split_delta_key(&[0; 11]).is_err());
+        assert!(delta_key(7, 3, b"pk", 42) < delta_key(7, 3, b"pk", 43));
+        assert!(delta_key(7, 3, b"pk", u64::MAX) < delta_key(7, 3, b"pl", 0));
+        assert!(delta_key(7, 3, b"\xFF", u64::MAX) < delta_key(7, 4, b"", 0));
+        assert!(delta_key(7, u32::MAX, b"\xFF", u64::MAX) < delta_key(8, 0, b"", 0));
+        assert!(split_delta_key(&[0; 15]).is_err());
         let (start, end) = table_range(7);
         assert!(start.as_slice() <= key.as_slice() && key.as_slice() < end.as_slice());
+        assert!(key.starts_with(&delta_prefix(7, 3)));
+        let block = block_key(7, 1, 2, 3);
+        assert_eq!(block.len(), BLOCK_KEY_BYTES);
+        assert_eq!(chunk_key(&block, 4)[BLOCK_KEY_BYTES..], [0, 4]);
+        assert_eq!(pk_index_key(7, b"k"), [0, 0, 0, 7, b'k']);
         assert_eq!(hex(&[0, 0xAB]), "00ab");
     }
 }

@@ -7,16 +7,24 @@
 //! conversion between Arrow arrays and the codec layer's typed columns ([`columnar`]), and
 //! the crate's one error type ([`Error`]).
 
+pub mod aggregate;
+pub mod block;
 mod bytes;
+mod cache;
 pub mod catalog;
 pub mod columnar;
+pub mod compaction;
 pub mod db;
 pub mod error;
+mod evaluate;
 pub mod keys;
 pub mod row;
 pub mod table;
+mod version;
 
+pub use aggregate::{Aggregate, AggregateFunction, AggregateRequest, AggregateResult, Aggregator};
+pub use compaction::CompactionReport;
 pub use db::{Db, Options, TableOptions};
 pub use error::{Error, Result};
-pub use table::{ScanRequest, ScanResult, ScanStats, Table};
+pub use table::{ScanExplain, ScanRequest, ScanResult, ScanStats, Table};
 pub use tessera_layout::{ColumnFilter, Predicate, Range, Scalar, Term};

@@ -265,15 +265,103 @@ impl ColumnBuilder {
 
     /// Builds the Arrow array of the values pushed so far and empties the builder.
     pub fn finish(&mut self) -> Result<ArrayRef> {
+        let column = self.finish_column()?;
+        column_to_array(&column, &self.data_type)
+    }
+
+    /// Builds the codec column of the values pushed so far and empties the builder.
+    pub fn finish_column(&mut self) -> Result<Column> {
         let values = std::mem::replace(
             &mut self.values,
             ColumnValues::empty(self.logical.physical()),
         );
         let validity = std::mem::take(&mut self.validity);
         let validity = std::mem::take(&mut self.has_nulls).then_some(validity);
-        let column = Column::new(self.logical.clone(), values, validity)?;
-        column_to_array(&column, &self.data_type)
+        Ok(Column::new(self.logical.clone(), values, validity)?)
     }
+}
+
+/// Decodes a delta value straight into one builder per table column, without building
+/// scalars. Returns `Ok(false)` for a tombstone (nothing pushed). On error some builders
+/// may hold one value more than others; the caller discards them.
+pub fn decode_row_into(
+    bytes: &[u8],
+    builders: &mut [ColumnBuilder],
+) -> std::result::Result<bool, String> {
+    let mut reader = ByteReader::new(bytes);
+    let version = reader.byte()?;
+    if version != ROW_FORMAT_VERSION {
+        return Err(format!(
+            "row format version {version}, this build reads {ROW_FORMAT_VERSION}"
+        ));
+    }
+    match reader.byte()? {
+        KIND_TOMBSTONE if reader.bytes.is_empty() => return Ok(false),
+        KIND_TOMBSTONE => return Err(format!("{} bytes after a tombstone", reader.bytes.len())),
+        KIND_ROW => {}
+        other => return Err(format!("row kind {other}")),
+    }
+    let count = u16::from_le_bytes(reader.array()?) as usize;
+    if count != builders.len() {
+        return Err(format!("{count} columns, the table has {}", builders.len()));
+    }
+    for (index, builder) in builders.iter_mut().enumerate() {
+        let tag = reader.byte()?;
+        let pushed = match (tag, &mut builder.values) {
+            (TAG_NULL, values) => {
+                match values {
+                    ColumnValues::Int(values) => values.push(0),
+                    ColumnValues::Float(values) => values.push(0.0),
+                    ColumnValues::Decimal(values) => values.push(0),
+                    ColumnValues::Bool(values) => values.push(false),
+                    ColumnValues::Bytes(values) => {
+                        values.push(&[]).map_err(|error| error.to_string())?;
+                    }
+                }
+                builder.validity.push(false);
+                builder.has_nulls = true;
+                continue;
+            }
+            (TAG_INT, ColumnValues::Int(values)) => {
+                values.push(i64::from_le_bytes(reader.array()?));
+                true
+            }
+            (TAG_FLOAT, ColumnValues::Float(values)) => {
+                values.push(f64::from_bits(u64::from_le_bytes(reader.array()?)));
+                true
+            }
+            (TAG_DECIMAL, ColumnValues::Decimal(values)) => {
+                values.push(i128::from_le_bytes(reader.array()?));
+                true
+            }
+            (TAG_FALSE | TAG_TRUE, ColumnValues::Bool(values)) => {
+                values.push(tag == TAG_TRUE);
+                true
+            }
+            (TAG_BYTES, ColumnValues::Bytes(values)) => {
+                let length = u32::from_le_bytes(reader.array()?) as usize;
+                values
+                    .push(reader.take(length)?)
+                    .map_err(|error| error.to_string())?;
+                true
+            }
+            _ => false,
+        };
+        if !pushed {
+            return Err(format!(
+                "column {index} holds {:?} values, found tag {tag}",
+                builder.logical.physical()
+            ));
+        }
+        builder.validity.push(true);
+    }
+    if !reader.bytes.is_empty() {
+        return Err(format!(
+            "{} bytes after the last column",
+            reader.bytes.len()
+        ));
+    }
+    Ok(true)
 }
 
 #[cfg(test)]

@@ -1,55 +1,109 @@
 //! Tables: the write path (insert, upsert, delete into `delta`) and the read path (point
-//! reads and scans over `delta`, newest version per key, tombstones hiding rows).
+//! reads and scans over compacted blocks merged with `delta`).
 //!
-//! Every write is one RocksDB `WriteBatch` into `delta`, so a batch is applied whole or not
-//! at all and is visible to the next read once acknowledged. All validation (schema, types,
-//! nulls in key columns, key encoding) happens before the batch is built, so a rejected
-//! write changes nothing. Each row version is keyed table id ‖ primary key ‖ sequence; the
-//! versions of a key are adjacent, oldest first, and readers keep the last one.
+//! Every write is one RocksDB `WriteBatch` into the table's current delta generation, so a
+//! batch is applied whole or not at all and is visible to the next read once acknowledged.
+//! All validation (schema, types, nulls in key columns, key encoding) happens before the
+//! batch is built, so a rejected write changes nothing. Each row version is keyed
+//! table id ‖ generation ‖ primary key ‖ sequence; within a generation the versions of a
+//! key are adjacent, oldest first, and a later generation is newer.
+//!
+//! Reads pin a [`TableVersion`] together with a RocksDB snapshot (see [`crate::version`]).
+//! A scan asks the layout which cells the predicate can touch, prunes their blocks by zone
+//! map and key range, decodes only the needed columns (through the shared chunk cache),
+//! evaluates the predicate a column at a time, drops rows in the deletion vector and rows
+//! that live delta versions replace, and then adds the matching delta rows. A point read
+//! looks in delta first (newest generation first), then follows `pk_index` to a block row.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use arrow::array::{ArrayRef, RecordBatch, RecordBatchOptions};
 use arrow::datatypes::{Schema, SchemaRef};
-use parking_lot::RwLock;
-use rocksdb::{ReadOptions, WriteBatch};
-use tessera_codecs::{Column, LogicalType, PhysicalKind};
+use parking_lot::{Mutex, RwLock};
+use rocksdb::{DB, ReadOptions, SnapshotWithThreadMode, WriteBatch};
+use tessera_codecs::{Column, LogicalType, PhysicalKind, decode_block};
 use tessera_layout::{Predicate, Scalar, Term};
 
+use crate::block::{BlockMeta, successor};
 use crate::catalog::TableMeta;
-use crate::columnar::column_from_array;
-use crate::db::{CF_DELTA, DbInner, storage};
+use crate::columnar::{column_from_array, column_to_array};
+use crate::compaction::{TableVersion, decode_location};
+use crate::db::{CF_BLOCKS, CF_DELTA, CF_PK_INDEX, DbInner, storage};
 use crate::error::{Error, Result};
+use crate::evaluate::{apply_filter, take};
 use crate::keys::{
-    SEQUENCE_BYTES, ValueRef, encode_key_value, hex, split_delta_key, table_prefix, table_range,
+    GENERATION_BYTES, SEQUENCE_BYTES, TABLE_ID_BYTES, ValueRef, block_key, chunk_key, delta_key,
+    delta_prefix, encode_key_value, hex, pk_index_key, table_range,
 };
 use crate::row::{ColumnBuilder, RowValue, decode_row, encode_row, encode_tombstone, value_at};
+use crate::version::VersionSet;
 
 /// Rows per batch a scan returns at most.
-pub const SCAN_BATCH_ROWS: usize = 8_192;
+pub const SCAN_BATCH_ROWS: usize = crate::block::BLOCK_ROWS;
+
+/// What writers share: whether the table is gone, and the delta generation they write.
+pub(crate) struct WriterState {
+    pub(crate) dropped: bool,
+    pub(crate) generation: u32,
+}
 
 /// A table's definition and what is derived from it, shared by every handle.
 pub(crate) struct TableState {
     pub(crate) meta: TableMeta,
-    logical_types: Vec<LogicalType>,
-    kinds: Vec<PhysicalKind>,
-    /// Set when the table is dropped; writers hold the read side while they write, so a drop
-    /// waits for writes in flight and none lands after it.
-    pub(crate) dropped: RwLock<bool>,
+    pub(crate) logical_types: Vec<LogicalType>,
+    pub(crate) kinds: Vec<PhysicalKind>,
+    /// Writers hold the read side while they write, so a drop or a generation seal waits
+    /// for writes in flight.
+    pub(crate) writer: RwLock<WriterState>,
+    /// The published versions of the table's blocks.
+    pub(crate) versions: VersionSet<TableVersion, Vec<u8>>,
+    /// Serializes compactions and re-layouts of the table.
+    pub(crate) compaction: Mutex<()>,
+    /// Bytes written to the current delta generation (an estimate that triggers compaction).
+    pub(crate) delta_bytes: AtomicU64,
+    /// Whether a background compaction is queued.
+    pub(crate) scheduled: AtomicBool,
+    /// The last background compaction error, for `stats`.
+    pub(crate) last_error: Mutex<Option<String>>,
 }
 
 impl TableState {
-    pub(crate) fn new(meta: TableMeta) -> Self {
+    pub(crate) fn new(meta: TableMeta, version: TableVersion, generation: u32) -> Self {
         let logical_types = meta.logical_types();
         let kinds = logical_types.iter().map(LogicalType::physical).collect();
         Self {
             meta,
             logical_types,
             kinds,
-            dropped: RwLock::new(false),
+            writer: RwLock::new(WriterState {
+                dropped: false,
+                generation,
+            }),
+            versions: VersionSet::new(version),
+            compaction: Mutex::new(()),
+            delta_bytes: AtomicU64::new(0),
+            scheduled: AtomicBool::new(false),
+            last_error: Mutex::new(None),
         }
+    }
+
+    pub(crate) fn builders(&self, projection: &[usize]) -> Vec<ColumnBuilder> {
+        let schema = self.meta.schema();
+        projection
+            .iter()
+            .filter_map(|&index| {
+                let field = schema.fields().get(index)?;
+                let logical = self.logical_types.get(index)?.clone();
+                Some(ColumnBuilder::new(
+                    field.name(),
+                    logical,
+                    field.data_type().clone(),
+                ))
+            })
+            .collect()
     }
 }
 
@@ -69,14 +123,40 @@ pub struct ScanRequest {
 pub struct ScanStats {
     /// Rows returned.
     pub rows_matched: u64,
-    /// Live rows the predicate was evaluated on.
+    /// Live rows the predicate was evaluated on (block rows read plus delta rows).
     pub rows_scanned: u64,
-    /// Encoded blocks read (none until compaction writes blocks).
+    /// Encoded blocks read.
     pub blocks_scanned: u64,
     /// Encoded blocks of the table.
     pub blocks_total: u64,
-    /// Key and value bytes read from storage.
+    /// Bytes the scan needed: encoded chunk bytes of the columns read from each block
+    /// (whether or not the chunk cache held them decoded) plus delta keys and values.
     pub bytes_read: u64,
+}
+
+/// How a scan went, for `explain`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ScanExplain {
+    /// The layout, as it describes itself.
+    pub layout: String,
+    /// Cells of the layout.
+    pub cells_total: u64,
+    /// Cells the layout said the predicate can touch.
+    pub cells_visited: u64,
+    /// Blocks in those cells.
+    pub blocks_in_cells: u64,
+    /// Of those, blocks the zone maps and key ranges ruled out.
+    pub blocks_pruned: u64,
+    /// Chunks read per encoding (the compressor's description), over the blocks scanned.
+    pub encodings_read: BTreeMap<String, u64>,
+    /// Delta rows (newest versions) the scan merged.
+    pub delta_rows: u64,
+    /// Microseconds spent choosing blocks, reading and filtering blocks, and merging delta.
+    pub plan_micros: u64,
+    /// See `plan_micros`.
+    pub blocks_micros: u64,
+    /// See `plan_micros`.
+    pub delta_micros: u64,
 }
 
 /// A scan's rows and statistics.
@@ -84,10 +164,13 @@ pub struct ScanStats {
 pub struct ScanResult {
     /// The schema of the returned batches (the projection).
     pub schema: SchemaRef,
-    /// The matching rows, in primary key order, at most [`SCAN_BATCH_ROWS`] per batch.
+    /// The matching rows, at most [`SCAN_BATCH_ROWS`] per batch, compacted rows first (in
+    /// layout order), then rows still in delta (in primary key order).
     pub batches: Vec<RecordBatch>,
     /// What the scan did.
     pub stats: ScanStats,
+    /// How it went.
+    pub explain: ScanExplain,
 }
 
 impl ScanResult {
@@ -114,6 +197,10 @@ impl std::fmt::Debug for Table {
     }
 }
 
+/// The newest delta version of each key a read can see: primary key → row bytes, or
+/// `None` for a tombstone.
+type DeltaOverlay = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
+
 impl Table {
     pub(crate) fn new(db: Arc<DbInner>, state: Arc<TableState>) -> Self {
         Self { db, state }
@@ -134,6 +221,14 @@ impl Table {
         self.state.meta.primary_key()
     }
 
+    pub(crate) fn state(&self) -> &Arc<TableState> {
+        &self.state
+    }
+
+    pub(crate) fn db(&self) -> &Arc<DbInner> {
+        &self.db
+    }
+
     fn table(&self) -> String {
         self.name().to_owned()
     }
@@ -151,10 +246,6 @@ impl Table {
     pub fn insert(&self, batch: &RecordBatch) -> Result<()> {
         let _span =
             tracing::debug_span!("insert", table = self.name(), rows = batch.num_rows()).entered();
-        let dropped = self.state.dropped.read();
-        if *dropped {
-            return Err(self.gone());
-        }
         let columns = self
             .columns_of(batch, true)?
             .into_iter()
@@ -185,15 +276,26 @@ impl Table {
         let mut value = Vec::new();
         let mut write = WriteBatch::default();
         let delta = self.db.cf(CF_DELTA)?;
+        let writer = self.state.writer.read();
+        if writer.dropped {
+            return Err(self.gone());
+        }
         let first = self.db.allocate_sequences(rows as u64)?;
+        let table_id = self.state.meta.id();
+        let mut bytes = 0u64;
         for (row, (key, sequence)) in keys.into_iter().zip(first..).enumerate() {
             value.clear();
             encode_row(&columns, row, &mut value)?;
-            write.put_cf(delta, with_sequence(key, sequence), &value);
+            let key = delta_key(table_id, writer.generation, &key, sequence);
+            bytes += (key.len() + value.len()) as u64;
+            write.put_cf(delta, key, &value);
         }
         self.db
             .write(write)
-            .map_err(storage(format!("inserting into table {:?}", self.name())))
+            .map_err(storage(format!("inserting into table {:?}", self.name())))?;
+        drop(writer);
+        self.wrote(bytes);
+        Ok(())
     }
 
     /// Deletes the rows with the keys in `keys`, a batch holding (at least) the key columns;
@@ -202,10 +304,6 @@ impl Table {
     pub fn delete(&self, keys: &RecordBatch) -> Result<()> {
         let _span =
             tracing::debug_span!("delete", table = self.name(), rows = keys.num_rows()).entered();
-        let dropped = self.state.dropped.read();
-        if *dropped {
-            return Err(self.gone());
-        }
         let columns = self.columns_of(keys, false)?;
         let encoded = self.encode_keys_sparse(&columns, keys.num_rows())?;
         if encoded.is_empty() {
@@ -214,20 +312,64 @@ impl Table {
         let tombstone = encode_tombstone();
         let mut write = WriteBatch::default();
         let delta = self.db.cf(CF_DELTA)?;
+        let writer = self.state.writer.read();
+        if writer.dropped {
+            return Err(self.gone());
+        }
         let first = self.db.allocate_sequences(encoded.len() as u64)?;
+        let table_id = self.state.meta.id();
+        let mut bytes = 0u64;
         for (key, sequence) in encoded.into_iter().zip(first..) {
-            write.put_cf(delta, with_sequence(key, sequence), &tombstone);
+            let key = delta_key(table_id, writer.generation, &key, sequence);
+            bytes += (key.len() + tombstone.len()) as u64;
+            write.put_cf(delta, key, &tombstone);
         }
         self.db
             .write(write)
-            .map_err(storage(format!("deleting from table {:?}", self.name())))
+            .map_err(storage(format!("deleting from table {:?}", self.name())))?;
+        drop(writer);
+        self.wrote(bytes);
+        Ok(())
+    }
+
+    /// Counts written delta bytes and queues a background compaction past the threshold.
+    fn wrote(&self, bytes: u64) {
+        let total = self.state.delta_bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        if total >= self.db.compaction_threshold
+            && !self.state.scheduled.swap(true, Ordering::AcqRel)
+            && !self.db.schedule_compaction(self.state.meta.id())
+        {
+            self.state.scheduled.store(false, Ordering::Release);
+        }
+    }
+
+    /// Folds every delta row written so far into encoded blocks and waits for it. Writes
+    /// and reads go on meanwhile; rows written during the compaction stay in delta.
+    pub fn compact(&self) -> Result<crate::compaction::CompactionReport> {
+        crate::compaction::compact_table(&self.db, &self.state)
+    }
+
+    /// Pins the current version with a matching snapshot and the newest delta generation.
+    fn pin(
+        &self,
+    ) -> (
+        crate::version::Pin<TableVersion>,
+        SnapshotWithThreadMode<'_, DB>,
+        u32,
+    ) {
+        let (pin, (snapshot, generation)) = self.state.versions.pin_with(|_| {
+            let snapshot = self.db.rocks.snapshot();
+            let generation = self.state.writer.read().generation;
+            (snapshot, generation)
+        });
+        (pin, snapshot, generation)
     }
 
     /// The newest live version of the row whose key is in `key` (a one-row batch holding at
     /// least the key columns), with every column, or `None` when there is none.
     pub fn get(&self, key: &RecordBatch) -> Result<Option<RecordBatch>> {
         let _span = tracing::debug_span!("get", table = self.name()).entered();
-        if *self.state.dropped.read() {
+        if self.state.writer.read().dropped {
             return Err(self.gone());
         }
         if key.num_rows() != 1 {
@@ -240,55 +382,188 @@ impl Table {
         let Some(primary_key) = self.encode_keys_sparse(&columns, 1)?.into_iter().next() else {
             return Ok(None);
         };
-        let newest = with_sequence(primary_key.clone(), u64::MAX);
-        let mut options = ReadOptions::default();
-        options.set_iterate_lower_bound(primary_key.clone());
-        let mut iterator = self
-            .db
-            .rocks
-            .raw_iterator_cf_opt(self.db.cf(CF_DELTA)?, options);
-        iterator.seek_for_prev(&newest);
-        let found = match iterator.item() {
-            Some((found, value))
-                if found.len() == primary_key.len() + SEQUENCE_BYTES
-                    && found.starts_with(&primary_key) =>
-            {
-                Some(self.decode(found, value)?)
+        let (version, snapshot, generation) = self.pin();
+        let table_id = self.state.meta.id();
+        let delta = self.db.cf(CF_DELTA)?;
+        let all: Vec<usize> = (0..self.state.kinds.len()).collect();
+        let mut builders = self.state.builders(&all);
+        for generation in (version.folded_through.saturating_add(1)..=generation).rev() {
+            let lower = delta_key(table_id, generation, &primary_key, 0);
+            let newest = delta_key(table_id, generation, &primary_key, u64::MAX);
+            let mut options = ReadOptions::default();
+            options.set_iterate_lower_bound(lower);
+            let mut iterator = snapshot.raw_iterator_cf_opt(delta, options);
+            iterator.seek_for_prev(&newest);
+            let found = match iterator.item() {
+                Some((found, value)) if found.len() == newest.len() => {
+                    Some(self.decode(found, value)?)
+                }
+                _ => None,
+            };
+            iterator
+                .status()
+                .map_err(storage(format!("reading table {:?}", self.name())))?;
+            match found {
+                Some(RowValue::Tombstone) => return Ok(None),
+                Some(RowValue::Row(values)) => {
+                    for (builder, value) in builders.iter_mut().zip(&values) {
+                        builder.push(value.as_ref())?;
+                    }
+                    return Ok(Some(self.finish_batch(
+                        self.state.meta.schema().clone(),
+                        &mut builders,
+                        1,
+                    )?));
+                }
+                None => {}
             }
-            _ => None,
-        };
-        iterator
-            .status()
-            .map_err(storage(format!("reading table {:?}", self.name())))?;
-        let Some(RowValue::Row(values)) = found else {
+        }
+        if !version.may_hold(&primary_key) {
+            return Ok(None);
+        }
+        let index_key = pk_index_key(table_id, &primary_key);
+        let location = snapshot
+            .get_pinned_cf(self.db.cf(CF_PK_INDEX)?, &index_key)
+            .map_err(storage(format!(
+                "reading the index of table {:?}",
+                self.name()
+            )))?;
+        let Some(location) = location else {
             return Ok(None);
         };
-        let all: Vec<usize> = (0..self.state.kinds.len()).collect();
-        let mut builders = self.builders(&all);
-        for (builder, value) in builders.iter_mut().zip(&values) {
-            builder.push(value.as_ref())?;
+        let (block_id, row) = decode_location(&location).ok_or_else(|| Error::Corrupt {
+            what: format!("index entry of table {:?}", self.name()),
+            key: hex(&index_key),
+            reason: format!("{} bytes, expected 12", location.len()),
+        })?;
+        let Some(block) = version.block(block_id) else {
+            return Err(Error::Corrupt {
+                what: format!("index entry of table {:?}", self.name()),
+                key: hex(&index_key),
+                reason: format!("it names block {block_id}, which the table does not have"),
+            });
+        };
+        if block.deleted.contains(row) {
+            return Ok(None);
         }
-        Ok(Some(self.finish_batch(
+        let mut arrays = Vec::with_capacity(all.len());
+        for (index, field) in self.state.meta.schema().fields().iter().enumerate() {
+            let chunk = self.chunk(block, index)?;
+            let one = take(&chunk, &[row])?;
+            arrays.push(column_to_array(&one, field.data_type())?);
+        }
+        Ok(Some(RecordBatch::try_new(
             self.state.meta.schema().clone(),
-            &mut builders,
-            1,
+            arrays,
         )?))
     }
 
-    /// Scans the table under one RocksDB snapshot: the newest live version of every key, in
-    /// key order, filtered by the predicate, projected, and cut at the limit.
+    /// Reads and decodes one column chunk of a block, through the chunk cache.
+    fn chunk(&self, block: &BlockMeta, column: usize) -> Result<Arc<Column>> {
+        let table_id = self.state.meta.id();
+        let id = (table_id, block.id, column as u16);
+        if let Some(cached) = self.db.cache.get(id) {
+            return Ok(cached);
+        }
+        let name = self
+            .state
+            .meta
+            .schema()
+            .fields()
+            .get(column)
+            .map(|field| field.name().clone())
+            .unwrap_or_default();
+        let corrupt = |reason: String| Error::CorruptBlock {
+            table: self.table(),
+            block: block.id,
+            column: name.clone(),
+            reason,
+        };
+        let meta = block
+            .columns
+            .get(column)
+            .ok_or_else(|| corrupt("the block meta has no entry for the column".to_owned()))?;
+        let key = chunk_key(
+            &block_key(table_id, block.layout_version, block.cell, block.id),
+            column as u16,
+        );
+        let bytes = self
+            .db
+            .rocks
+            .get_pinned_cf(self.db.cf(CF_BLOCKS)?, &key)
+            .map_err(storage(format!(
+                "reading a block of table {:?}",
+                self.name()
+            )))?
+            .ok_or_else(|| corrupt("the chunk is missing".to_owned()))?;
+        if bytes.len() as u64 != meta.bytes || crc32c::crc32c(&bytes) != meta.crc {
+            return Err(corrupt(format!(
+                "{} bytes with checksum {:08x}, the meta says {} bytes with {:08x}",
+                bytes.len(),
+                crc32c::crc32c(&bytes),
+                meta.bytes,
+                meta.crc
+            )));
+        }
+        let decoded = decode_block(&bytes).map_err(|error| corrupt(error.to_string()))?;
+        if decoded.len() != block.rows as usize {
+            return Err(corrupt(format!(
+                "{} rows, the meta says {}",
+                decoded.len(),
+                block.rows
+            )));
+        }
+        let decoded = Arc::new(decoded);
+        self.db.cache.insert(id, Arc::clone(&decoded));
+        Ok(decoded)
+    }
+
+    /// Scans the table: compacted blocks the layout and zone maps cannot rule out, then the
+    /// delta rows, filtered by the predicate, projected, and cut at the limit. The scan reads
+    /// one consistent state: the version and snapshot pinned at its start.
     pub fn scan(&self, request: ScanRequest) -> Result<ScanResult> {
+        let mut batches = Vec::new();
+        let (schema, stats, explain) = self.scan_with(request, &mut |batch| {
+            batches.push(batch);
+            Ok(())
+        })?;
+        Ok(ScanResult {
+            schema,
+            batches,
+            stats,
+            explain,
+        })
+    }
+
+    /// Runs a scan and hands its batches to `sink` one at a time, in scan order; returns the
+    /// schema of the batches and what the scan did. A sink error stops the scan.
+    pub fn scan_into(
+        &self,
+        request: ScanRequest,
+        sink: &mut dyn FnMut(RecordBatch) -> Result<()>,
+    ) -> Result<(SchemaRef, ScanStats)> {
+        let (schema, stats, _) = self.scan_with(request, sink)?;
+        Ok((schema, stats))
+    }
+
+    fn scan_with(
+        &self,
+        request: ScanRequest,
+        sink: &mut dyn FnMut(RecordBatch) -> Result<()>,
+    ) -> Result<(SchemaRef, ScanStats, ScanExplain)> {
         let span = tracing::debug_span!(
             "scan",
             table = self.name(),
             filters = request.predicate.filters.len(),
             rows_matched = tracing::field::Empty,
             rows_scanned = tracing::field::Empty,
+            blocks_scanned = tracing::field::Empty,
         );
         let _entered = span.enter();
-        if *self.state.dropped.read() {
+        if self.state.writer.read().dropped {
             return Err(self.gone());
         }
+        let started = std::time::Instant::now();
         let projection = self.projection(request.projection.as_deref())?;
         let schema = Arc::new(Schema::new(
             projection
@@ -297,35 +572,169 @@ impl Table {
                 .collect::<Vec<_>>(),
         ));
         self.check_predicate(&request.predicate)?;
-        let column_index: HashMap<&str, usize> = self
-            .state
-            .meta
-            .schema()
+        let table_schema = self.state.meta.schema();
+        let column_index: HashMap<&str, usize> = table_schema
             .fields()
             .iter()
             .enumerate()
             .map(|(index, field)| (field.name().as_str(), index))
             .collect();
-
         let limit = request.limit.unwrap_or(usize::MAX);
         let mut stats = ScanStats::default();
-        let mut batches = Vec::new();
-        let mut builders = self.builders(&projection);
-        let mut pending_rows = 0usize;
-        let mut matched = 0usize;
+        let mut explain = ScanExplain::default();
+        let (version, snapshot, generation) = self.pin();
+        let (low_key, high_key) = self.scan_bounds(&request.predicate);
 
-        let snapshot = self.db.rocks.snapshot();
-        let (start, end) = self.scan_bounds(&request.predicate);
-        let mut options = ReadOptions::default();
-        options.set_iterate_lower_bound(start);
-        options.set_iterate_upper_bound(end);
-        let mut iterator = snapshot.raw_iterator_cf_opt(self.db.cf(CF_DELTA)?, options);
-        iterator.seek_to_first();
-        // The newest version seen so far of the key being read: (primary key, delta key, value).
-        let mut current: Option<(Vec<u8>, Vec<u8>, Vec<u8>)> = None;
-        let mut evaluate = |key: &[u8], value: &[u8], stats: &mut ScanStats| -> Result<bool> {
+        // The live delta, newest version per key.
+        let overlay = self.delta_overlay(
+            &snapshot,
+            version.folded_through.saturating_add(1)..=generation,
+            (&low_key, high_key.as_deref()),
+            &mut stats,
+        )?;
+        explain.delta_rows = overlay.len() as u64;
+
+        // Blocks the layout, the zone maps and the key range leave.
+        let layout = &version.layout;
+        explain.layout = layout.describe();
+        explain.cells_total = u64::from(layout.cell_count());
+        let cells = layout.cells(&request.predicate);
+        explain.cells_visited = cells
+            .iter()
+            .map(|range| u64::from(range.end().saturating_sub(*range.start())) + 1)
+            .sum();
+        stats.blocks_total = version.blocks.len() as u64;
+        let mut candidates: Vec<&Arc<BlockMeta>> = Vec::new();
+        for block in &version.blocks {
+            let in_cells = block.layout_version != version.layout_version
+                || cells.iter().any(|range| range.contains(&block.cell));
+            if !in_cells {
+                continue;
+            }
+            explain.blocks_in_cells += 1;
+            let keys_overlap = block.pk_max.as_slice() >= low_key.as_slice()
+                && high_key
+                    .as_deref()
+                    .is_none_or(|high| block.pk_min.as_slice() < high);
+            let zones_overlap = request.predicate.filters.iter().all(|filter| {
+                let Some(&index) = column_index.get(filter.column.as_str()) else {
+                    return true;
+                };
+                block.columns.get(index).is_none_or(|chunk| {
+                    filter.may_match(
+                        chunk.zone.as_ref().map(|(min, max)| (min, max)),
+                        chunk.null_count as usize,
+                        block.rows as usize,
+                    )
+                })
+            });
+            if keys_overlap && zones_overlap && block.live_rows() > 0 {
+                candidates.push(block);
+            } else {
+                explain.blocks_pruned += 1;
+            }
+        }
+        explain.plan_micros = started.elapsed().as_micros() as u64;
+
+        let mut matched = 0usize;
+        let key_indices = self.state.meta.key_indices().to_vec();
+        let blocks_started = std::time::Instant::now();
+        for block in candidates {
+            if matched >= limit {
+                break;
+            }
+            stats.blocks_scanned += 1;
+            let rows = block.rows as usize;
+            let mut selected = vec![true; rows];
+            for row in &block.deleted {
+                if let Some(slot) = selected.get_mut(row as usize) {
+                    *slot = false;
+                }
+            }
+            stats.rows_scanned += block.live_rows();
+            let mut read_column = |index: usize, stats: &mut ScanStats| -> Result<Arc<Column>> {
+                if let Some(chunk) = block.columns.get(index) {
+                    stats.bytes_read += chunk.bytes;
+                    *explain
+                        .encodings_read
+                        .entry(chunk.encoding.clone())
+                        .or_default() += 1;
+                }
+                self.chunk(block, index)
+            };
+            for filter in &request.predicate.filters {
+                let Some(&index) = column_index.get(filter.column.as_str()) else {
+                    continue;
+                };
+                let column = read_column(index, &mut stats)?;
+                apply_filter(&column, filter, &mut selected);
+            }
+            if !overlay.is_empty() {
+                let key_columns = key_indices
+                    .iter()
+                    .map(|&index| read_column(index, &mut stats))
+                    .collect::<Result<Vec<_>>>()?;
+                let mut key = Vec::new();
+                for (row, slot) in selected.iter_mut().enumerate() {
+                    if !*slot {
+                        continue;
+                    }
+                    key.clear();
+                    for column in &key_columns {
+                        if let Some(value) = value_at(column, row) {
+                            encode_key_value(column.logical(), value, &mut key)?;
+                        }
+                    }
+                    if overlay.contains_key(&key) {
+                        *slot = false;
+                    }
+                }
+            }
+            let mut rows_selected: Vec<u32> = selected
+                .iter()
+                .enumerate()
+                .filter(|(_, selected)| **selected)
+                .map(|(row, _)| row as u32)
+                .collect();
+            rows_selected.truncate(limit - matched);
+            if rows_selected.is_empty() {
+                continue;
+            }
+            let mut arrays: Vec<ArrayRef> = Vec::with_capacity(projection.len());
+            for &index in &projection {
+                let column = read_column(index, &mut stats)?;
+                let field = table_schema
+                    .fields()
+                    .get(index)
+                    .ok_or_else(|| self.gone())?;
+                let picked = if rows_selected.len() == rows {
+                    column
+                } else {
+                    Arc::new(take(&column, &rows_selected)?)
+                };
+                arrays.push(column_to_array(&picked, field.data_type())?);
+            }
+            let options = RecordBatchOptions::new().with_row_count(Some(rows_selected.len()));
+            matched += rows_selected.len();
+            sink(RecordBatch::try_new_with_options(
+                schema.clone(),
+                arrays,
+                &options,
+            )?)?;
+        }
+        explain.blocks_micros = blocks_started.elapsed().as_micros() as u64;
+
+        // Then the delta rows.
+        let delta_started = std::time::Instant::now();
+        let mut builders = self.state.builders(&projection);
+        let mut pending_rows = 0usize;
+        for (key, value) in &overlay {
+            if matched >= limit {
+                break;
+            }
+            let Some(value) = value else { continue };
             let RowValue::Row(values) = self.decode(key, value)? else {
-                return Ok(false);
+                continue;
             };
             stats.rows_scanned += 1;
             let matches = request.predicate.matches(|name| {
@@ -335,46 +744,76 @@ impl Table {
                     .and_then(Option::as_ref)
             });
             if !matches {
-                return Ok(false);
+                continue;
             }
             for (builder, &index) in builders.iter_mut().zip(&projection) {
                 builder.push(values.get(index).and_then(Option::as_ref))?;
             }
             pending_rows += 1;
+            matched += 1;
             if pending_rows == SCAN_BATCH_ROWS {
-                batches.push(self.finish_batch(schema.clone(), &mut builders, pending_rows)?);
+                sink(self.finish_batch(schema.clone(), &mut builders, pending_rows)?)?;
                 pending_rows = 0;
             }
-            Ok(true)
-        };
-        if limit > 0 {
+        }
+        if pending_rows > 0 {
+            sink(self.finish_batch(schema.clone(), &mut builders, pending_rows)?)?;
+        }
+        explain.delta_micros = delta_started.elapsed().as_micros() as u64;
+        stats.rows_matched = matched as u64;
+        span.record("rows_matched", stats.rows_matched);
+        span.record("rows_scanned", stats.rows_scanned);
+        span.record("blocks_scanned", stats.blocks_scanned);
+        Ok((schema, stats, explain))
+    }
+
+    /// The newest version of every key in the given delta generations whose primary key is
+    /// in `[low, high)` (`high` `None`: unbounded), read at `snapshot`.
+    fn delta_overlay(
+        &self,
+        snapshot: &SnapshotWithThreadMode<'_, DB>,
+        generations: std::ops::RangeInclusive<u32>,
+        (low, high): (&[u8], Option<&[u8]>),
+        stats: &mut ScanStats,
+    ) -> Result<DeltaOverlay> {
+        let table_id = self.state.meta.id();
+        let delta = self.db.cf(CF_DELTA)?;
+        let prefix_bytes = TABLE_ID_BYTES + GENERATION_BYTES;
+        let mut overlay = DeltaOverlay::new();
+        for generation in generations {
+            let prefix = delta_prefix(table_id, generation);
+            let mut lower = prefix.to_vec();
+            lower.extend_from_slice(low);
+            let upper = match high {
+                Some(high) => {
+                    let mut upper = prefix.to_vec();
+                    upper.extend_from_slice(high);
+                    upper
+                }
+                None => match generation.checked_add(1) {
+                    Some(next) => delta_prefix(table_id, next).to_vec(),
+                    None => table_range(table_id).1,
+                },
+            };
+            let mut options = ReadOptions::default();
+            options.set_iterate_lower_bound(lower);
+            options.set_iterate_upper_bound(upper);
+            let mut iterator = snapshot.raw_iterator_cf_opt(delta, options);
+            iterator.seek_to_first();
             while let Some((key, value)) = iterator.item() {
                 stats.bytes_read += (key.len() + value.len()) as u64;
-                let primary_key = split_delta_key(key)
-                    .map_err(|error| self.corrupt_key(key, &error))?
-                    .primary_key;
-                match current.as_mut() {
-                    // A newer version of the key being read replaces the one kept.
-                    Some((current_key, delta_key, current_value))
-                        if current_key.as_slice() == primary_key =>
-                    {
-                        delta_key.clear();
-                        delta_key.extend_from_slice(key);
-                        current_value.clear();
-                        current_value.extend_from_slice(value);
-                    }
-                    // A new key: the one kept is complete.
-                    _ => {
-                        let next = (primary_key.to_vec(), key.to_vec(), value.to_vec());
-                        if let Some((_, delta_key, newest)) = current.replace(next)
-                            && evaluate(&delta_key, &newest, &mut stats)?
-                        {
-                            matched += 1;
-                            if matched >= limit {
-                                current = None;
-                                break;
-                            }
-                        }
+                let primary_key = key
+                    .get(prefix_bytes..key.len().saturating_sub(SEQUENCE_BYTES))
+                    .ok_or_else(|| Error::Corrupt {
+                        what: format!("key of table {:?}", self.name()),
+                        key: hex(key),
+                        reason: "too short for a delta key".to_owned(),
+                    })?;
+                let row = (value != encode_tombstone().as_slice()).then(|| value.to_vec());
+                match overlay.get_mut(primary_key) {
+                    Some(slot) => *slot = row,
+                    None => {
+                        overlay.insert(primary_key.to_vec(), row);
                     }
                 }
                 iterator.next();
@@ -382,23 +821,8 @@ impl Table {
             iterator
                 .status()
                 .map_err(storage(format!("scanning table {:?}", self.name())))?;
-            if let Some((_, delta_key, newest)) = current.take()
-                && evaluate(&delta_key, &newest, &mut stats)?
-            {
-                matched += 1;
-            }
         }
-        if pending_rows > 0 {
-            batches.push(self.finish_batch(schema.clone(), &mut builders, pending_rows)?);
-        }
-        stats.rows_matched = matched as u64;
-        span.record("rows_matched", stats.rows_matched);
-        span.record("rows_scanned", stats.rows_scanned);
-        Ok(ScanResult {
-            schema,
-            batches,
-            stats,
-        })
+        Ok(overlay)
     }
 
     /// Validates a batch against the table and converts its columns: every batch column
@@ -448,7 +872,7 @@ impl Table {
         Ok(columns)
     }
 
-    /// The encoded primary key of every row (table prefix included, no sequence).
+    /// The encoded primary key of every row (no table id, no sequence).
     fn encode_keys(&self, columns: &[Column], rows: usize) -> Result<Vec<Vec<u8>>> {
         let key_columns: Vec<Option<&Column>> = self
             .state
@@ -478,10 +902,9 @@ impl Table {
         rows: usize,
     ) -> Result<Vec<Vec<u8>>> {
         let schema = self.state.meta.schema();
-        let prefix = table_prefix(self.state.meta.id());
         let mut keys = Vec::with_capacity(rows);
         for row in 0..rows {
-            let mut key = prefix.to_vec();
+            let mut key = Vec::new();
             for (&index, column) in self.state.meta.key_indices().iter().zip(key_columns) {
                 let name = schema
                     .fields()
@@ -575,13 +998,14 @@ impl Table {
         Ok(())
     }
 
-    /// The delta key range a scan must read: the table's, narrowed by the filters on the
-    /// first primary key column (keys are sorted by it, so its ranges are key ranges). Each
-    /// filter narrows to the hull of its terms; a bound that does not encode as a key of
-    /// the column (out of the type's range) leaves that side open, which only reads more.
-    fn scan_bounds(&self, predicate: &Predicate) -> (Vec<u8>, Vec<u8>) {
-        let table_id = self.state.meta.id();
-        let (mut lower, mut upper) = table_range(table_id);
+    /// The primary key range `[low, high)` a scan must read (`high` `None`: unbounded),
+    /// narrowed by the filters on the first primary key column (keys are sorted by it, so its
+    /// ranges are key ranges). Each filter narrows to the hull of its terms; a bound that does
+    /// not encode as a key of the column (out of the type's range) leaves that side open,
+    /// which only reads more.
+    fn scan_bounds(&self, predicate: &Predicate) -> (Vec<u8>, Option<Vec<u8>>) {
+        let mut lower: Vec<u8> = Vec::new();
+        let mut upper: Option<Vec<u8>> = None;
         let first = self.state.meta.key_indices().first().copied();
         let (Some(field), Some(logical)) = (
             first.and_then(|index| self.state.meta.schema().fields().get(index)),
@@ -589,22 +1013,29 @@ impl Table {
         ) else {
             return (lower, upper);
         };
-        let prefix = table_prefix(table_id);
-        let table = (lower.clone(), upper.clone());
+        let encode = |value: &Scalar| -> Option<Vec<u8>> {
+            let mut key = Vec::new();
+            encode_key_value(logical, ValueRef::from_scalar(value), &mut key).ok()?;
+            Some(key)
+        };
+        // `None` as an upper bound is +infinity.
+        let min_upper = |a: Option<Vec<u8>>, b: Option<Vec<u8>>| match (a, b) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, None) => a,
+            (None, b) => b,
+        };
+        let max_upper = |a: Option<Vec<u8>>, b: Option<Vec<u8>>| match (a, b) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            _ => None,
+        };
         for filter in predicate.filters_on(field.name()) {
-            let mut hull: Option<(Vec<u8>, Vec<u8>)> = None;
+            let mut hull: Option<(Vec<u8>, Option<Vec<u8>>)> = None;
             for term in &filter.terms {
                 let (low, high) = match term {
                     // Key columns hold no nulls.
                     Term::IsNull => continue,
-                    Term::IsNotNull => table.clone(),
+                    Term::IsNotNull => (Vec::new(), None),
                     Term::Range(range) => {
-                        let encode = |value: &Scalar| -> Option<Vec<u8>> {
-                            let mut key = prefix.to_vec();
-                            encode_key_value(logical, ValueRef::from_scalar(value), &mut key)
-                                .ok()?;
-                            Some(key)
-                        };
                         let low = match &range.low {
                             Bound::Included(value) => encode(value),
                             Bound::Excluded(value) => encode(value).and_then(successor),
@@ -615,42 +1046,25 @@ impl Table {
                             Bound::Excluded(value) => encode(value),
                             Bound::Unbounded => None,
                         };
-                        (
-                            low.unwrap_or_else(|| table.0.clone()),
-                            high.unwrap_or_else(|| table.1.clone()),
-                        )
+                        (low.unwrap_or_default(), high)
                     }
                 };
                 hull = Some(match hull {
                     None => (low, high),
-                    Some((hull_low, hull_high)) => (hull_low.min(low), hull_high.max(high)),
+                    Some((hull_low, hull_high)) => (hull_low.min(low), max_upper(hull_high, high)),
                 });
             }
             // A filter no key can satisfy leaves an empty range.
-            let (low, high) = hull.unwrap_or_else(|| (table.0.clone(), table.0.clone()));
+            let (low, high) = hull.unwrap_or_else(|| (Vec::new(), Some(Vec::new())));
             lower = lower.max(low);
-            upper = upper.min(high);
+            upper = min_upper(upper, high);
         }
-        if upper < lower {
-            upper.clone_from(&lower);
+        if let Some(high) = &upper
+            && *high < lower
+        {
+            upper = Some(lower.clone());
         }
         (lower, upper)
-    }
-
-    fn builders(&self, projection: &[usize]) -> Vec<ColumnBuilder> {
-        let schema = self.state.meta.schema();
-        projection
-            .iter()
-            .filter_map(|&index| {
-                let field = schema.fields().get(index)?;
-                let logical = self.state.logical_types.get(index)?.clone();
-                Some(ColumnBuilder::new(
-                    field.name(),
-                    logical,
-                    field.data_type().clone(),
-                ))
-            })
-            .collect()
     }
 
     fn finish_batch(
@@ -668,23 +1082,6 @@ impl Table {
     }
 }
 
-/// The smallest key above every key that starts with `prefix`, or `None` when there is none
-/// (the prefix is all `0xFF`).
-fn successor(mut prefix: Vec<u8>) -> Option<Vec<u8>> {
-    while let Some(last) = prefix.pop() {
-        if last < u8::MAX {
-            prefix.push(last + 1);
-            return Some(prefix);
-        }
-    }
-    None
-}
-
 fn first_null(column: &Column) -> Option<usize> {
     column.validity()?.iter().position(|&valid| !valid)
-}
-
-fn with_sequence(mut key: Vec<u8>, sequence: u64) -> Vec<u8> {
-    key.extend_from_slice(&sequence.to_be_bytes());
-    key
 }

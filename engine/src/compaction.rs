@@ -1,0 +1,754 @@
+//! Compaction: folding delta generations into encoded blocks, the table version it
+//! publishes, and the background worker that runs it.
+//!
+//! One step, under the table's compaction lock: seal the current delta generation (writers
+//! move on to the next one), read the sealed generations under a RocksDB snapshot merging
+//! versions newest-wins, look up which keys already live in blocks (the primary key ranges
+//! of the blocks rule most keys out without a read; the rest go through one batched
+//! `pk_index` lookup), mark those rows in their blocks' deletion vectors, route the new rows
+//! to cells through the table's [`Layout`], order each cell's rows as the layout says, cut
+//! blocks of [`BLOCK_ROWS`] rows, let the codec layer choose encodings, and write chunks,
+//! metas, index entries, the manifest and the range deletion of the folded generations in
+//! one atomic `WriteBatch`. The new [`TableVersion`] is published in the same critical
+//! section as that write (see [`crate::version`]), so readers see either the delta rows or
+//! the blocks that replaced them, never both or neither.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use roaring::RoaringBitmap;
+use rocksdb::{ReadOptions, WriteBatch};
+use tessera_codecs::{Column, Compressor, CompressorConfig, encode_block};
+use tessera_layout::{ColumnSet, InsertionOrder, Layout, decode_layout};
+
+use crate::block::{BLOCK_ROWS, BlockMeta, ChunkMeta, Manifest, zone_of};
+use crate::db::{CF_BLOCK_META, CF_BLOCKS, CF_CATALOG, CF_DELTA, CF_PK_INDEX, DbInner, storage};
+use crate::error::{Error, Result};
+use crate::evaluate::take;
+use crate::keys::{
+    BLOCK_KEY_BYTES, GENERATION_BYTES, TABLE_ID_BYTES, block_key, chunk_key, delta_prefix, hex,
+    pk_index_key, split_delta_key, table_range,
+};
+use crate::row::{ColumnBuilder, decode_row_into};
+use crate::table::TableState;
+
+/// Catalog key prefix of table manifests; the table id (u32 BE) follows.
+pub const MANIFEST_KEY_PREFIX: &[u8] = b"manifest/";
+/// Merged delta rows folded per atomic step at most.
+pub const STEP_ROWS: usize = 1 << 20;
+
+/// The catalog key of a table's manifest.
+pub fn manifest_key(table_id: u32) -> Vec<u8> {
+    let mut key = MANIFEST_KEY_PREFIX.to_vec();
+    key.extend_from_slice(&table_id.to_be_bytes());
+    key
+}
+
+/// What readers of a table see besides delta: its layout and its blocks.
+#[derive(Debug)]
+pub(crate) struct TableVersion {
+    pub(crate) layout: Arc<dyn Layout>,
+    pub(crate) layout_version: u32,
+    pub(crate) folded_through: u32,
+    pub(crate) next_block_id: u64,
+    /// Every block, ordered by (layout version, cell, id).
+    pub(crate) blocks: Vec<Arc<BlockMeta>>,
+    /// Position in `blocks` by block id.
+    pub(crate) by_id: HashMap<u64, usize>,
+    /// Disjoint, sorted primary key intervals covering every block's key range.
+    pub(crate) pk_ranges: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+impl TableVersion {
+    pub(crate) fn new(
+        layout: Arc<dyn Layout>,
+        layout_version: u32,
+        folded_through: u32,
+        next_block_id: u64,
+        mut blocks: Vec<Arc<BlockMeta>>,
+    ) -> Self {
+        blocks.sort_by_key(|block| (block.layout_version, block.cell, block.id));
+        let by_id = blocks
+            .iter()
+            .enumerate()
+            .map(|(index, block)| (block.id, index))
+            .collect();
+        let mut ranges: Vec<(Vec<u8>, Vec<u8>)> = blocks
+            .iter()
+            .filter(|block| block.rows > 0)
+            .map(|block| (block.pk_min.clone(), block.pk_max.clone()))
+            .collect();
+        ranges.sort();
+        let mut pk_ranges: Vec<(Vec<u8>, Vec<u8>)> = Vec::with_capacity(ranges.len());
+        for (low, high) in ranges {
+            match pk_ranges.last_mut() {
+                Some((_, last_high)) if low <= *last_high => {
+                    if high > *last_high {
+                        *last_high = high;
+                    }
+                }
+                _ => pk_ranges.push((low, high)),
+            }
+        }
+        Self {
+            layout,
+            layout_version,
+            folded_through,
+            next_block_id,
+            blocks,
+            by_id,
+            pk_ranges,
+        }
+    }
+
+    /// A table with no blocks yet, in insertion order.
+    pub(crate) fn empty() -> Self {
+        Self::new(Arc::new(InsertionOrder), 0, 0, 1, Vec::new())
+    }
+
+    /// Whether some block's key range holds `primary_key`.
+    pub(crate) fn may_hold(&self, primary_key: &[u8]) -> bool {
+        let after = self
+            .pk_ranges
+            .partition_point(|(low, _)| low.as_slice() <= primary_key);
+        after > 0
+            && self
+                .pk_ranges
+                .get(after - 1)
+                .is_some_and(|(_, high)| primary_key <= high.as_slice())
+    }
+
+    pub(crate) fn block(&self, id: u64) -> Option<&Arc<BlockMeta>> {
+        self.by_id
+            .get(&id)
+            .and_then(|&index| self.blocks.get(index))
+    }
+
+    pub(crate) fn manifest(&self) -> Manifest {
+        Manifest {
+            layout_version: self.layout_version,
+            layout: self.layout.encode(),
+            folded_through: self.folded_through,
+            next_block_id: self.next_block_id,
+        }
+    }
+}
+
+/// A `pk_index` value: block id (u64 BE) ‖ row (u32 BE).
+pub(crate) fn encode_location(block: u64, row: u32) -> [u8; 12] {
+    let mut value = [0u8; 12];
+    value[..8].copy_from_slice(&block.to_be_bytes());
+    value[8..].copy_from_slice(&row.to_be_bytes());
+    value
+}
+
+pub(crate) fn decode_location(bytes: &[u8]) -> Option<(u64, u32)> {
+    let (block, row) = bytes.split_first_chunk::<8>()?;
+    let row: [u8; 4] = row.try_into().ok()?;
+    Some((u64::from_be_bytes(*block), u32::from_be_bytes(row)))
+}
+
+/// Reads a table's manifest, blocks and newest delta generation at open. Also deletes
+/// chunks no meta names (left by a process that died between publishing a version and
+/// reclaiming the blocks it dropped).
+pub(crate) fn load(db: &DbInner, table_id: u32, table: &str) -> Result<(TableVersion, u32)> {
+    let corrupt = |what: &str, key: &[u8], reason: String| Error::Corrupt {
+        what: format!("{what} of table {table:?}"),
+        key: hex(key),
+        reason,
+    };
+    let key = manifest_key(table_id);
+    let manifest = db
+        .rocks
+        .get_pinned_cf(db.cf(CF_CATALOG)?, &key)
+        .map_err(storage(format!("reading the manifest of table {table:?}")))?
+        .map(|bytes| Manifest::decode(&bytes).map_err(|reason| corrupt("manifest", &key, reason)))
+        .transpose()?;
+    let (layout, layout_version, folded_through, next_block_id): (Arc<dyn Layout>, _, _, _) =
+        match manifest {
+            Some(manifest) => (
+                Arc::from(
+                    decode_layout(&manifest.layout).map_err(|source| Error::Layout {
+                        table: table.to_owned(),
+                        source,
+                    })?,
+                ),
+                manifest.layout_version,
+                manifest.folded_through,
+                manifest.next_block_id,
+            ),
+            None => (Arc::new(InsertionOrder), 0, 0, 1),
+        };
+    let (start, end) = table_range(table_id);
+    let mut blocks = Vec::new();
+    let mut options = ReadOptions::default();
+    options.set_iterate_lower_bound(start.clone());
+    options.set_iterate_upper_bound(end.clone());
+    let mut iterator = db.rocks.raw_iterator_cf_opt(db.cf(CF_BLOCK_META)?, options);
+    iterator.seek_to_first();
+    while let Some((key, value)) = iterator.item() {
+        let meta = BlockMeta::decode(value).map_err(|reason| corrupt("block meta", key, reason))?;
+        if block_key(table_id, meta.layout_version, meta.cell, meta.id) != key {
+            return Err(corrupt(
+                "block meta",
+                key,
+                format!("it describes block {}", meta.id),
+            ));
+        }
+        blocks.push(Arc::new(meta));
+        iterator.next();
+    }
+    iterator
+        .status()
+        .map_err(storage(format!("reading block metas of table {table:?}")))?;
+
+    // Chunks of blocks without a meta are garbage.
+    let known: std::collections::HashSet<Vec<u8>> = blocks
+        .iter()
+        .map(|meta| block_key(table_id, meta.layout_version, meta.cell, meta.id))
+        .collect();
+    let mut options = ReadOptions::default();
+    options.set_iterate_lower_bound(start.clone());
+    options.set_iterate_upper_bound(end.clone());
+    let mut iterator = db.rocks.raw_iterator_cf_opt(db.cf(CF_BLOCKS)?, options);
+    iterator.seek_to_first();
+    let mut orphans = WriteBatch::default();
+    while let Some(key) = iterator.key() {
+        if let Some(block) = key.get(..BLOCK_KEY_BYTES)
+            && !known.contains(block)
+        {
+            orphans.delete_cf(db.cf(CF_BLOCKS)?, key);
+        }
+        iterator.next();
+    }
+    iterator
+        .status()
+        .map_err(storage(format!("reading blocks of table {table:?}")))?;
+    if !orphans.is_empty() {
+        db.write(orphans).map_err(storage(format!(
+            "deleting orphan chunks of table {table:?}"
+        )))?;
+    }
+
+    // Writers continue above the newest generation present and above the folded ones.
+    let mut options = ReadOptions::default();
+    options.set_iterate_lower_bound(start);
+    options.set_iterate_upper_bound(end.clone());
+    let mut iterator = db.rocks.raw_iterator_cf_opt(db.cf(CF_DELTA)?, options);
+    iterator.seek_to_last();
+    let newest = match iterator.key() {
+        Some(key) => Some(
+            split_delta_key(key)
+                .map_err(|error| corrupt("delta key", key, error.to_string()))?
+                .generation,
+        ),
+        None => None,
+    };
+    iterator
+        .status()
+        .map_err(storage(format!("reading delta of table {table:?}")))?;
+    let generation = newest
+        .unwrap_or(0)
+        .max(folded_through)
+        .checked_add(1)
+        .ok_or(Error::Exhausted {
+            what: "delta generations",
+        })?;
+    let version = TableVersion::new(
+        layout,
+        layout_version,
+        folded_through,
+        next_block_id,
+        blocks,
+    );
+    Ok((version, generation))
+}
+
+/// What one compaction did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CompactionReport {
+    /// Delta entries read (row versions and tombstones, newest per key).
+    pub entries: u64,
+    /// Rows written into new blocks.
+    pub rows_written: u64,
+    /// Rows of older blocks marked deleted (replaced or deleted keys).
+    pub rows_deleted: u64,
+    /// Blocks written.
+    pub blocks_written: u64,
+    /// Encoded bytes of the chunks written.
+    pub bytes_written: u64,
+    /// Wall time.
+    pub micros: u64,
+}
+
+/// Folds every sealed delta generation of a table into blocks.
+pub(crate) fn compact_table(db: &DbInner, state: &TableState) -> Result<CompactionReport> {
+    let table = state.meta.name().to_owned();
+    let span = tracing::info_span!("compact", table = %table, rows = tracing::field::Empty);
+    let _entered = span.enter();
+    let started = Instant::now();
+    let _compaction = state.compaction.lock();
+    let sealed = {
+        let mut writer = state.writer.write();
+        if writer.dropped {
+            return Err(Error::TableNotFound { table });
+        }
+        let sealed = writer.generation;
+        writer.generation = sealed.checked_add(1).ok_or(Error::Exhausted {
+            what: "delta generations",
+        })?;
+        state.delta_bytes.store(0, Ordering::Relaxed);
+        sealed
+    };
+    let first = state.versions.pin().folded_through.saturating_add(1);
+    let mut report = CompactionReport::default();
+    if first > sealed {
+        return Ok(report);
+    }
+    let table_id = state.meta.id();
+    let snapshot = db.rocks.snapshot();
+    let mut generations = Vec::new();
+    for generation in first..=sealed {
+        let mut options = ReadOptions::default();
+        options.set_iterate_lower_bound(delta_prefix(table_id, generation).to_vec());
+        let upper = match generation.checked_add(1) {
+            Some(next) => delta_prefix(table_id, next).to_vec(),
+            None => table_range(table_id).1,
+        };
+        options.set_iterate_upper_bound(upper);
+        options.fill_cache(false);
+        let mut iterator = snapshot.raw_iterator_cf_opt(db.cf(CF_DELTA)?, options);
+        iterator.seek_to_first();
+        generations.push(iterator);
+    }
+    let prefix_bytes = TABLE_ID_BYTES + GENERATION_BYTES;
+    let corrupt = |key: &[u8], reason: String| Error::Corrupt {
+        what: format!("delta of table {table:?}"),
+        key: hex(key),
+        reason,
+    };
+
+    loop {
+        // Merge the generations: the smallest key next, the newest version of it wins.
+        let mut step = Step::new(state);
+        while step.entries < STEP_ROWS {
+            let mut smallest: Option<Vec<u8>> = None;
+            for iterator in &generations {
+                if let Some(key) = iterator.key() {
+                    let primary_key = key
+                        .get(prefix_bytes..key.len().saturating_sub(8))
+                        .ok_or_else(|| corrupt(key, "delta key too short".to_owned()))?;
+                    if smallest
+                        .as_deref()
+                        .is_none_or(|current| primary_key < current)
+                    {
+                        smallest = Some(primary_key.to_vec());
+                    }
+                }
+            }
+            let Some(primary_key) = smallest else { break };
+            let mut newest: Option<Vec<u8>> = None;
+            for iterator in &mut generations {
+                while let Some((key, value)) = iterator.item() {
+                    if key.get(prefix_bytes..key.len().saturating_sub(8))
+                        != Some(primary_key.as_slice())
+                    {
+                        break;
+                    }
+                    newest = Some(value.to_vec());
+                    iterator.next();
+                }
+            }
+            for iterator in &generations {
+                iterator
+                    .status()
+                    .map_err(storage(format!("reading delta of table {table:?}")))?;
+            }
+            let Some(value) = newest else { break };
+            step.add(&primary_key, &value)
+                .map_err(|reason| corrupt(&primary_key, reason))?;
+        }
+        let last = step.entries == 0 || generations.iter().all(|iterator| !iterator.valid());
+        report.entries += step.entries as u64;
+        write_step(db, state, step, (first, sealed), last, &mut report)?;
+        if last {
+            break;
+        }
+    }
+    report.micros = started.elapsed().as_micros() as u64;
+    span.record("rows", report.rows_written);
+    tracing::debug!(?report, "compaction finished");
+    reclaim(db, state)?;
+    Ok(report)
+}
+
+/// Deletes the chunks of blocks no pinned version reads any more.
+pub(crate) fn reclaim(db: &DbInner, state: &TableState) -> Result<()> {
+    let garbage = state.versions.reclaim();
+    if garbage.is_empty() {
+        return Ok(());
+    }
+    let mut batch = WriteBatch::default();
+    let blocks = db.cf(CF_BLOCKS)?;
+    for block in garbage {
+        let mut end = block.clone();
+        end.extend_from_slice(&[0xFF, 0xFF, 0xFF]);
+        batch.delete_range_cf(blocks, &block, &end);
+    }
+    db.write(batch).map_err(storage(format!(
+        "deleting dropped blocks of table {:?}",
+        state.meta.name()
+    )))
+}
+
+/// The merged delta entries of one atomic step.
+struct Step {
+    builders: Vec<ColumnBuilder>,
+    /// Primary keys of the rows in `builders`, concatenated.
+    row_keys: Vec<u8>,
+    row_key_ends: Vec<usize>,
+    /// Primary keys of deleted keys.
+    tombstones: Vec<Vec<u8>>,
+    first_key: Option<Vec<u8>>,
+    last_key: Option<Vec<u8>>,
+    entries: usize,
+}
+
+impl Step {
+    fn new(state: &TableState) -> Self {
+        let all: Vec<usize> = (0..state.kinds.len()).collect();
+        Self {
+            builders: state.builders(&all),
+            row_keys: Vec::new(),
+            row_key_ends: Vec::new(),
+            tombstones: Vec::new(),
+            first_key: None,
+            last_key: None,
+            entries: 0,
+        }
+    }
+
+    fn add(&mut self, primary_key: &[u8], value: &[u8]) -> std::result::Result<(), String> {
+        if decode_row_into(value, &mut self.builders)? {
+            self.row_keys.extend_from_slice(primary_key);
+            self.row_key_ends.push(self.row_keys.len());
+        } else {
+            self.tombstones.push(primary_key.to_vec());
+        }
+        if self.first_key.is_none() {
+            self.first_key = Some(primary_key.to_vec());
+        }
+        self.last_key = Some(primary_key.to_vec());
+        self.entries += 1;
+        Ok(())
+    }
+
+    fn row_key(&self, row: usize) -> &[u8] {
+        let start = if row == 0 {
+            0
+        } else {
+            self.row_key_ends.get(row - 1).copied().unwrap_or(0)
+        };
+        let end = self.row_key_ends.get(row).copied().unwrap_or(start);
+        self.row_keys.get(start..end).unwrap_or_default()
+    }
+
+    fn rows(&self) -> usize {
+        self.row_key_ends.len()
+    }
+}
+
+/// Writes one step's blocks, deletion vectors, index entries and delta deletion, and
+/// publishes the version that includes them. `generations` are the first and last
+/// generation being folded; `last` says whether this step folds the last of them.
+fn write_step(
+    db: &DbInner,
+    state: &TableState,
+    mut step: Step,
+    (first_generation, sealed): (u32, u32),
+    last: bool,
+    report: &mut CompactionReport,
+) -> Result<()> {
+    let table = state.meta.name().to_owned();
+    let table_id = state.meta.id();
+    let current = state.versions.pin();
+    let mut batch = WriteBatch::default();
+    let pk_index = db.cf(CF_PK_INDEX)?;
+    let block_meta_cf = db.cf(CF_BLOCK_META)?;
+    let blocks_cf = db.cf(CF_BLOCKS)?;
+
+    // Keys that may already live in blocks: their old rows get deleted.
+    let rows = step.rows();
+    let mut candidates: Vec<(Vec<u8>, bool)> = Vec::new();
+    for row in 0..rows {
+        let key = step.row_key(row);
+        if current.may_hold(key) {
+            candidates.push((key.to_vec(), false));
+        }
+    }
+    for key in &step.tombstones {
+        if current.may_hold(key) {
+            candidates.push((key.clone(), true));
+        }
+    }
+    let mut deletions: HashMap<u64, RoaringBitmap> = HashMap::new();
+    if !candidates.is_empty() {
+        let keys: Vec<Vec<u8>> = candidates
+            .iter()
+            .map(|(key, _)| pk_index_key(table_id, key))
+            .collect();
+        let found = db.rocks.batched_multi_get_cf(pk_index, &keys, false);
+        for ((index_key, (_, tombstone)), found) in keys.iter().zip(&candidates).zip(found) {
+            let found = found.map_err(storage(format!("reading the index of table {table:?}")))?;
+            let Some(location) = found else { continue };
+            let (block, row) = decode_location(&location).ok_or_else(|| Error::Corrupt {
+                what: format!("index entry of table {table:?}"),
+                key: hex(index_key),
+                reason: format!("{} bytes, expected 12", location.len()),
+            })?;
+            deletions.entry(block).or_default().insert(row);
+            if *tombstone {
+                batch.delete_cf(pk_index, index_key);
+            }
+        }
+    }
+
+    // The new rows, in cells, ordered, cut into blocks.
+    let columns = step
+        .builders
+        .iter_mut()
+        .map(ColumnBuilder::finish_column)
+        .collect::<Result<Vec<Column>>>()?;
+    let names: Vec<String> = state
+        .meta
+        .schema()
+        .fields()
+        .iter()
+        .map(|field| field.name().clone())
+        .collect();
+    let layout_error = |source| Error::Layout {
+        table: table.clone(),
+        source,
+    };
+    let mut next_block_id = current.next_block_id;
+    let mut new_blocks = Vec::new();
+    if rows > 0 {
+        let set = ColumnSet::new(&names, &columns).map_err(layout_error)?;
+        let cells = current.layout.assign(&set).map_err(layout_error)?;
+        let mut by_cell: std::collections::BTreeMap<u32, Vec<u32>> = Default::default();
+        for (row, cell) in cells.iter().enumerate() {
+            by_cell.entry(*cell).or_default().push(row as u32);
+        }
+        let compressor = Compressor::new(CompressorConfig::default());
+        for (cell, members) in by_cell {
+            let identity = members.len() == rows;
+            let cell_columns = if identity {
+                None
+            } else {
+                Some(
+                    columns
+                        .iter()
+                        .map(|column| take(column, &members))
+                        .collect::<Result<Vec<Column>>>()?,
+                )
+            };
+            let cell_columns_ref = cell_columns.as_deref().unwrap_or(&columns);
+            let cell_set = ColumnSet::new(&names, cell_columns_ref).map_err(layout_error)?;
+            let order = current.layout.order(&cell_set).map_err(layout_error)?;
+            for chunk in order.chunks(BLOCK_ROWS) {
+                let block_id = next_block_id;
+                next_block_id += 1;
+                let block_columns = cell_columns_ref
+                    .iter()
+                    .map(|column| take(column, chunk))
+                    .collect::<Result<Vec<Column>>>()?;
+                let block_key_bytes = block_key(table_id, current.layout_version, cell, block_id);
+                let mut chunk_metas = Vec::with_capacity(block_columns.len());
+                for (index, column) in block_columns.iter().enumerate() {
+                    let encoded = encode_block(column, &compressor)?;
+                    let crc = crc32c::crc32c(&encoded.bytes);
+                    report.bytes_written += encoded.bytes.len() as u64;
+                    chunk_metas.push(ChunkMeta {
+                        bytes: encoded.bytes.len() as u64,
+                        crc,
+                        null_count: column.null_count() as u32,
+                        zone: zone_of(column),
+                        encoding: encoded.values.to_string(),
+                    });
+                    batch.put_cf(
+                        blocks_cf,
+                        chunk_key(&block_key_bytes, index as u16),
+                        &encoded.bytes,
+                    );
+                }
+                let mut pk_min: Option<&[u8]> = None;
+                let mut pk_max: Option<&[u8]> = None;
+                for (position, &member) in chunk.iter().enumerate() {
+                    let source = if identity {
+                        member as usize
+                    } else {
+                        members.get(member as usize).copied().unwrap_or(0) as usize
+                    };
+                    let key = step.row_key(source);
+                    if pk_min.is_none_or(|min| key < min) {
+                        pk_min = Some(key);
+                    }
+                    if pk_max.is_none_or(|max| key > max) {
+                        pk_max = Some(key);
+                    }
+                    batch.put_cf(
+                        pk_index,
+                        pk_index_key(table_id, key),
+                        encode_location(block_id, position as u32),
+                    );
+                }
+                let meta = BlockMeta {
+                    id: block_id,
+                    layout_version: current.layout_version,
+                    cell,
+                    rows: chunk.len() as u32,
+                    columns: chunk_metas,
+                    pk_min: pk_min.unwrap_or_default().to_vec(),
+                    pk_max: pk_max.unwrap_or_default().to_vec(),
+                    deleted: RoaringBitmap::new(),
+                    position: Vec::new(),
+                };
+                batch.put_cf(block_meta_cf, &block_key_bytes, meta.encode());
+                report.blocks_written += 1;
+                report.rows_written += chunk.len() as u64;
+                new_blocks.push(Arc::new(meta));
+            }
+        }
+    }
+
+    // Deletion vectors of older blocks.
+    let mut replaced: HashMap<u64, Arc<BlockMeta>> = HashMap::new();
+    for (block, rows) in deletions {
+        let Some(meta) = current.block(block) else {
+            return Err(Error::Corrupt {
+                what: format!("index of table {table:?}"),
+                key: block.to_string(),
+                reason: "an index entry names a block the table does not have".to_owned(),
+            });
+        };
+        let mut updated = BlockMeta::clone(meta);
+        report.rows_deleted += (&rows - &updated.deleted).len();
+        updated.deleted |= rows;
+        batch.put_cf(
+            block_meta_cf,
+            block_key(table_id, updated.layout_version, updated.cell, updated.id),
+            updated.encode(),
+        );
+        replaced.insert(block, Arc::new(updated));
+    }
+
+    // The folded delta: the step's key range in every generation, or the generations whole.
+    let delta = db.cf(CF_DELTA)?;
+    if last {
+        let end = match sealed.checked_add(1) {
+            Some(next) => delta_prefix(table_id, next).to_vec(),
+            None => table_range(table_id).1,
+        };
+        batch.delete_range_cf(
+            delta,
+            delta_prefix(table_id, first_generation).to_vec(),
+            end,
+        );
+    } else if let (Some(low), Some(high)) = (&step.first_key, &step.last_key) {
+        for generation in first_generation..=sealed {
+            let mut start = delta_prefix(table_id, generation).to_vec();
+            start.extend_from_slice(low);
+            let mut end = delta_prefix(table_id, generation).to_vec();
+            end.extend_from_slice(high);
+            // Above every version of `high`: keys are prefix-free, so no other key lies
+            // between the last version of `high` and this bound.
+            end.extend_from_slice(&[0xFF; 9]);
+            batch.delete_range_cf(delta, start, end);
+        }
+    }
+
+    let published_blocks: Vec<Arc<BlockMeta>> = current
+        .blocks
+        .iter()
+        .map(|block| {
+            replaced
+                .get(&block.id)
+                .cloned()
+                .unwrap_or_else(|| Arc::clone(block))
+        })
+        .chain(new_blocks)
+        .collect();
+    let next = TableVersion::new(
+        Arc::clone(&current.layout),
+        current.layout_version,
+        if last { sealed } else { current.folded_through },
+        next_block_id,
+        published_blocks,
+    );
+    batch.put_cf(
+        db.cf(CF_CATALOG)?,
+        manifest_key(table_id),
+        next.manifest().encode(),
+    );
+    drop(current);
+    state.versions.publish(|_| {
+        db.write(batch)
+            .map_err(storage(format!("writing a compaction of table {table:?}")))?;
+        Ok::<_, Error>((next, Vec::new()))
+    })?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_round_trip() {
+        let bytes = encode_location(7, 65_535);
+        assert_eq!(decode_location(&bytes), Some((7, 65_535)));
+        assert_eq!(decode_location(&bytes[..11]), None);
+    }
+
+    #[test]
+    fn key_ranges_merge_and_answer_membership() {
+        let block = |id: u64, low: &[u8], high: &[u8]| {
+            Arc::new(BlockMeta {
+                id,
+                layout_version: 0,
+                cell: 0,
+                rows: 1,
+                columns: Vec::new(),
+                pk_min: low.to_vec(),
+                pk_max: high.to_vec(),
+                deleted: RoaringBitmap::new(),
+                position: Vec::new(),
+            })
+        };
+        let version = TableVersion::new(
+            Arc::new(InsertionOrder),
+            0,
+            0,
+            4,
+            vec![
+                block(1, b"c", b"f"),
+                block(2, b"a", b"d"),
+                block(3, b"m", b"p"),
+            ],
+        );
+        assert_eq!(version.pk_ranges.len(), 2);
+        for (key, expected) in [
+            (&b"a"[..], true),
+            (b"e", true),
+            (b"f", true),
+            (b"g", false),
+            (b"m", true),
+            (b"q", false),
+            (b"", false),
+        ] {
+            assert_eq!(version.may_hold(key), expected, "{key:?}");
+        }
+    }
+}
