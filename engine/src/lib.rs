@@ -19,6 +19,7 @@ pub mod error;
 mod evaluate;
 pub mod keys;
 pub mod row;
+pub mod stats;
 pub mod table;
 mod version;
 
@@ -26,5 +27,6 @@ pub use aggregate::{Aggregate, AggregateFunction, AggregateRequest, AggregateRes
 pub use compaction::CompactionReport;
 pub use db::{Db, Options, TableOptions};
 pub use error::{Error, Result};
+pub use stats::{ColumnStats, TableStats};
 pub use table::{ScanExplain, ScanRequest, ScanResult, ScanStats, Table};
 pub use tessera_layout::{ColumnFilter, Predicate, Range, Scalar, Term};

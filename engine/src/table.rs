@@ -935,14 +935,6 @@ impl Table {
         })
     }
 
-    fn corrupt_key(&self, key: &[u8], error: &Error) -> Error {
-        Error::Corrupt {
-            what: format!("key of table {:?}", self.name()),
-            key: hex(key),
-            reason: error.to_string(),
-        }
-    }
-
     fn projection(&self, names: Option<&[String]>) -> Result<Vec<usize>> {
         let schema = self.state.meta.schema();
         let Some(names) = names else {

@@ -156,6 +156,7 @@ impl<T, G> VersionSet<T, G> {
     }
 
     /// Retired versions not reclaimed yet.
+    #[cfg(test)]
     pub(crate) fn retired(&self) -> usize {
         self.inner.lock().retired.len()
     }

@@ -1,0 +1,284 @@
+//! Compaction folds delta into encoded blocks: scans prune blocks by zone map and key range,
+//! point reads find compacted rows through the index, upserts and deletes of compacted rows
+//! land in deletion vectors, the background compactor runs past its threshold, everything
+//! survives a reopen, and a damaged block is a typed error naming the table and block while
+//! other tables keep working.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking; its helpers outside #[test] functions too"
+)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Key, Values, batch_cells, keys_batch, model_cells, rows_batch, schema};
+use tessera::{
+    ColumnFilter, Db, Error, Options, Predicate, Range, Scalar, ScanRequest, TableOptions, Term,
+};
+
+fn options() -> TableOptions {
+    TableOptions {
+        primary_key: vec!["k1".into(), "k2".into()],
+    }
+}
+
+fn no_background() -> Options {
+    Options {
+        compaction_threads: 0,
+        ..Options::default()
+    }
+}
+
+fn row(index: i32) -> (Key, Values) {
+    (
+        (index, format!("k{}", index % 3)),
+        Values {
+            v: Some(i64::from(index) * 10),
+            f: (index % 5 != 0).then_some(f64::from(index) / 4.0),
+            s: Some(format!("text {}", index % 100)),
+            b: Some(index % 2 == 0),
+        },
+    )
+}
+
+fn filter(column: &str, low: i64, high: i64) -> Predicate {
+    Predicate::all().and(ColumnFilter {
+        column: column.into(),
+        terms: vec![Term::Range(Range::closed(
+            Scalar::Int(low),
+            Scalar::Int(high),
+        ))],
+    })
+}
+
+#[test]
+fn compacted_rows_are_pruned_found_replaced_and_deleted() {
+    let directory = tempfile::tempdir().unwrap();
+    let rows: Vec<(Key, Values)> = (0..150_000).map(row).collect();
+    {
+        let db = Db::open(directory.path(), no_background()).unwrap();
+        let table = db.create_table("t", schema(), options()).unwrap();
+        for chunk in rows.chunks(10_000) {
+            table.insert(&rows_batch(chunk)).unwrap();
+        }
+        let report = table.compact().unwrap();
+        assert_eq!(report.rows_written, 150_000);
+        assert_eq!(report.blocks_written, 3, "65,536-row blocks");
+        assert_eq!(table.compact().unwrap().rows_written, 0, "nothing left");
+        let stats = table.stats().unwrap();
+        assert_eq!(
+            (stats.rows, stats.blocks, stats.compacted_rows),
+            (150_000, 3, 150_000)
+        );
+        assert_eq!(stats.layout_kind, "insertion_order");
+        assert_eq!(stats.columns.len(), 6);
+        assert!(stats.columns.iter().all(|column| {
+            column.bytes > 0
+                && column
+                    .encodings
+                    .iter()
+                    .map(|(_, blocks)| blocks)
+                    .sum::<u64>()
+                    == 3
+        }));
+        assert!(stats.bytes_on_disk >= stats.columns.iter().map(|c| c.bytes).sum::<u64>());
+
+        let all = table.scan(ScanRequest::default()).unwrap();
+        assert_eq!(all.num_rows(), 150_000);
+        assert_eq!(all.stats.blocks_total, 3);
+        assert_eq!(all.stats.blocks_scanned, 3);
+        assert_eq!(all.explain.delta_rows, 0);
+
+        // Rows arrive in key order, so a narrow range of v lives in one block.
+        let narrow = table
+            .scan(ScanRequest {
+                predicate: filter("v", 700_000, 700_100),
+                ..ScanRequest::default()
+            })
+            .unwrap();
+        assert_eq!(narrow.num_rows(), 11);
+        assert_eq!(narrow.stats.blocks_scanned, 1, "{:?}", narrow.explain);
+        assert_eq!(narrow.explain.blocks_pruned, 2);
+        assert!(!narrow.explain.encodings_read.is_empty());
+
+        // Point reads through the index.
+        for index in [0, 65_535, 65_536, 149_999] {
+            let (key, values) = row(index);
+            let found = table.get(&keys_batch(std::slice::from_ref(&key))).unwrap();
+            assert_eq!(
+                found.map(|batch| batch_cells(&[batch])),
+                Some(vec![model_cells(&key, &values)])
+            );
+        }
+        assert!(
+            table
+                .get(&keys_batch(&[(7, "nope".to_owned())]))
+                .unwrap()
+                .is_none()
+        );
+
+        // Replace one compacted row, delete another; reads see delta over blocks at once.
+        let (replaced_key, mut replaced) = row(10);
+        replaced.v = Some(-1);
+        table
+            .insert(&rows_batch(&[(replaced_key.clone(), replaced.clone())]))
+            .unwrap();
+        let (deleted_key, _) = row(20);
+        table
+            .delete(&keys_batch(std::slice::from_ref(&deleted_key)))
+            .unwrap();
+        let check = |table: &tessera::Table| {
+            let found = table
+                .get(&keys_batch(std::slice::from_ref(&replaced_key)))
+                .unwrap();
+            assert_eq!(
+                found.map(|batch| batch_cells(&[batch])),
+                Some(vec![model_cells(&replaced_key, &replaced)])
+            );
+            assert!(
+                table
+                    .get(&keys_batch(std::slice::from_ref(&deleted_key)))
+                    .unwrap()
+                    .is_none()
+            );
+            let all = table.scan(ScanRequest::default()).unwrap();
+            assert_eq!(all.num_rows(), 149_999);
+            let negative = table
+                .scan(ScanRequest {
+                    predicate: filter("v", -5, -1),
+                    ..ScanRequest::default()
+                })
+                .unwrap();
+            assert_eq!(negative.num_rows(), 1);
+            let old = table
+                .scan(ScanRequest {
+                    predicate: filter("v", 100, 100),
+                    ..ScanRequest::default()
+                })
+                .unwrap();
+            assert_eq!(old.num_rows(), 0, "the replaced version is gone");
+        };
+        check(&table);
+        // After compaction the old versions are in deletion vectors.
+        let report = table.compact().unwrap();
+        assert_eq!((report.rows_written, report.rows_deleted), (1, 2));
+        check(&table);
+        drop(table);
+        drop(db);
+        let db = Db::open(directory.path(), no_background()).unwrap();
+        check(&db.table("t").unwrap());
+    }
+}
+
+#[test]
+fn the_background_compactor_folds_delta_past_its_threshold() {
+    let directory = tempfile::tempdir().unwrap();
+    let db = Db::open(
+        directory.path(),
+        Options {
+            compaction_threshold_bytes: 256 << 10,
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    let table = db.create_table("t", schema(), options()).unwrap();
+    let rows: Vec<(Key, Values)> = (0..40_000).map(row).collect();
+    for chunk in rows.chunks(2_000) {
+        table.insert(&rows_batch(chunk)).unwrap();
+        // Reads stay correct while compactions run.
+        assert_eq!(
+            table
+                .scan(ScanRequest {
+                    projection: Some(vec![]),
+                    ..ScanRequest::default()
+                })
+                .unwrap()
+                .num_rows(),
+            chunk.last().map_or(0, |((k1, _), _)| *k1 as usize + 1)
+        );
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let all = table.scan(ScanRequest::default()).unwrap();
+        assert_eq!(all.num_rows(), 40_000);
+        if all.stats.blocks_total > 0 && all.explain.delta_rows < 40_000 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no background compaction ran");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(table);
+    drop(db); // Stops the compactor cleanly.
+    let db = Db::open(directory.path(), Options::default()).unwrap();
+    assert_eq!(
+        db.table("t")
+            .unwrap()
+            .scan(ScanRequest::default())
+            .unwrap()
+            .num_rows(),
+        40_000
+    );
+}
+
+#[test]
+fn a_damaged_block_is_a_typed_error_and_other_tables_keep_working() {
+    let directory = tempfile::tempdir().unwrap();
+    let rows: Vec<(Key, Values)> = (0..1_000).map(row).collect();
+    {
+        let db = Db::open(directory.path(), no_background()).unwrap();
+        for name in ["damaged", "healthy"] {
+            let table = db.create_table(name, schema(), options()).unwrap();
+            table.insert(&rows_batch(&rows)).unwrap();
+            table.compact().unwrap();
+        }
+    }
+    // Flip a byte in the middle of every chunk of the first table (table id 1).
+    {
+        let mut rocks_options = rocksdb::Options::default();
+        rocks_options.create_if_missing(false);
+        let families = rocksdb::DB::list_cf(&rocks_options, directory.path()).unwrap();
+        let rocks = rocksdb::DB::open_cf(&rocks_options, directory.path(), &families).unwrap();
+        let blocks = rocks.cf_handle("blocks").unwrap();
+        type Chunk = (Box<[u8]>, Box<[u8]>);
+        let chunks: Vec<Chunk> = rocks
+            .iterator_cf(blocks, rocksdb::IteratorMode::Start)
+            .map(Result::unwrap)
+            .filter(|(key, _)| key.starts_with(&1u32.to_be_bytes()))
+            .collect();
+        assert_eq!(chunks.len(), 6, "one block of six columns");
+        for (key, value) in chunks {
+            let mut damaged = value.to_vec();
+            let middle = damaged.len() / 2;
+            damaged[middle] ^= 0x55;
+            rocks.put_cf(blocks, key, damaged).unwrap();
+        }
+    }
+    let db = Db::open(directory.path(), no_background()).unwrap();
+    let damaged = db.table("damaged").unwrap();
+    let error = damaged.scan(ScanRequest::default()).unwrap_err();
+    match &error {
+        Error::CorruptBlock { table, block, .. } => {
+            assert_eq!(table, "damaged");
+            assert_eq!(*block, 1);
+        }
+        other => panic!("expected a corrupt block error, got {other}"),
+    }
+    assert!(error.to_string().contains("damaged"), "{error}");
+    let (key, _) = row(5);
+    assert!(matches!(
+        damaged.get(&keys_batch(std::slice::from_ref(&key))),
+        Err(Error::CorruptBlock { .. })
+    ));
+    // The other table answers, and the damaged one still takes writes.
+    let healthy = db.table("healthy").unwrap();
+    assert_eq!(
+        healthy.scan(ScanRequest::default()).unwrap().num_rows(),
+        1_000
+    );
+    assert!(healthy.get(&keys_batch(&[key])).unwrap().is_some());
+    damaged.insert(&rows_batch(&[row(5_000)])).unwrap();
+}
