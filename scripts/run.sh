@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One entry point for every job, so a fresh machine needs nothing but this checkout:
 #   bash scripts/run.sh main [ARGS...]   the main job (today: the codec report on TPC-H lineitem)
-#   bash scripts/run.sh test             the whole test suite
+#   bash scripts/run.sh test             the whole test suite, then the loom model checks
 #   bash scripts/run.sh setup            only install what is missing
 # It installs the system packages the build needs when they are missing (as root, or through
 # sudo), keeps the cargo target directory outside the checkout so builds are reused, then runs.
@@ -46,6 +46,8 @@ case "$job" in
   test)
     setup
     cargo test --workspace "$@"
+    # The version hand-off under loom's model checker (the feature swaps in loom's primitives).
+    cargo test -p tessera --features loom --lib version::loom
     ;;
   *)
     echo "usage: bash scripts/run.sh main|test|setup [ARGS...]" >&2

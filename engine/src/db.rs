@@ -76,6 +76,9 @@ pub struct Options {
     /// Bytes of decoded column chunks kept in memory for scans and point reads. Default
     /// 512 MiB.
     pub cache_bytes: usize,
+    /// Whether RocksDB keeps encoded column chunks in blob files (key-value separation), so
+    /// its compactions move only small keys and pointers instead of rewriting chunks.
+    pub blob_files: bool,
 }
 
 impl Default for Options {
@@ -86,6 +89,7 @@ impl Default for Options {
             compaction_threads: 1,
             compaction_threshold_bytes: 64 << 20,
             cache_bytes: 512 << 20,
+            blob_files: true,
         }
     }
 }
@@ -154,13 +158,32 @@ pub(crate) fn storage(operation: impl Into<String>) -> impl FnOnce(rocksdb::Erro
     move |source| Error::Storage { operation, source }
 }
 
-fn column_family_options(name: &str) -> rocksdb::Options {
+fn column_family_options(name: &str, engine: &Options) -> rocksdb::Options {
     let mut options = rocksdb::Options::default();
     match name {
-        // Rows are small and repetitive: cheap compression pays.
-        CF_DELTA => options.set_compression_type(rocksdb::DBCompressionType::Lz4),
-        // Blocks are already encoded by the codec layer; compressing them again wastes CPU.
-        CF_BLOCKS => options.set_compression_type(rocksdb::DBCompressionType::None),
+        CF_DELTA => {
+            // Rows are small and repetitive: cheap compression pays.
+            options.set_compression_type(rocksdb::DBCompressionType::Lz4);
+            // Room for a compaction threshold's worth of rows (and their memtable overhead)
+            // while the previous memtable is folded, so folded rows are dropped by the range
+            // deletion before they are ever flushed.
+            let buffer = engine
+                .compaction_threshold_bytes
+                .saturating_mul(3)
+                .clamp(64 << 20, 1 << 30);
+            options.set_write_buffer_size(buffer as usize);
+            options.set_max_write_buffer_number(3);
+        }
+        CF_BLOCKS => {
+            // Blocks are already encoded by the codec layer; compressing them again wastes CPU.
+            options.set_compression_type(rocksdb::DBCompressionType::None);
+            if engine.blob_files {
+                options.set_enable_blob_files(true);
+                options.set_min_blob_size(4 << 10);
+                options.set_blob_compression_type(rocksdb::DBCompressionType::None);
+            }
+        }
+        CF_PK_INDEX => options.set_compression_type(rocksdb::DBCompressionType::Lz4),
         _ => {}
     }
     options
@@ -190,7 +213,7 @@ impl Db {
         }
         let descriptors = names
             .iter()
-            .map(|name| ColumnFamilyDescriptor::new(name, column_family_options(name)));
+            .map(|name| ColumnFamilyDescriptor::new(name, column_family_options(name, &options)));
         let rocks = DB::open_cf_descriptors(&db_options, &path, descriptors)
             .map_err(|source| open_error(&path, source))?;
         let inner = DbInner {

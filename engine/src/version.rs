@@ -210,6 +210,14 @@ mod loom_tests {
         }
     }
 
+    /// Explores every interleaving with up to three preemptions (loom's usual bound: bugs
+    /// needing more are rare, and the full space of three threads does not finish).
+    fn model(test: impl Fn() + Sync + Send + 'static) {
+        let mut builder = loom::model::Builder::new();
+        builder.preemption_bound = Some(3);
+        builder.check(test);
+    }
+
     fn reclaim(set: &VersionSet<Blocks, u32>, deleted: &Mutex<Vec<u32>>) {
         let garbage = set.reclaim();
         deleted.lock().unwrap().extend(garbage);
@@ -217,7 +225,7 @@ mod loom_tests {
 
     #[test]
     fn readers_never_see_reclaimed_blocks() {
-        loom::model(|| {
+        model(|| {
             let set = Arc::new(VersionSet::<Blocks, u32>::new(vec![1, 2]));
             let deleted = Arc::new(Mutex::new(Vec::new()));
 
@@ -253,7 +261,7 @@ mod loom_tests {
 
     #[test]
     fn two_readers_and_a_concurrent_reclaimer() {
-        loom::model(|| {
+        model(|| {
             let set = Arc::new(VersionSet::<Blocks, u32>::new(vec![1]));
             let deleted = Arc::new(Mutex::new(Vec::new()));
             let mut threads = Vec::new();
