@@ -55,6 +55,9 @@ struct Args {
     /// Delta bytes that queue a compaction, in MiB.
     #[arg(long, default_value_t = 64)]
     threshold_mib: u64,
+    /// Background compaction threads (0: compaction runs only at the end of ingest).
+    #[arg(long, default_value_t = 1)]
+    compaction_threads: usize,
     /// Decoded-chunk cache, in MiB.
     #[arg(long, default_value_t = 2048)]
     cache_mib: usize,
@@ -90,6 +93,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         compaction_threshold_bytes: args.threshold_mib << 20,
         cache_bytes: args.cache_mib << 20,
         blob_files: args.blob_files,
+        compaction_threads: args.compaction_threads,
         ..Options::default()
     };
     let db = Arc::new(Db::open(&directory, options)?);
@@ -146,6 +150,9 @@ fn main() -> Result<(), Box<dyn Error>> {
     let mut scan_latencies = reader.join().map_err(|_| "the reader thread panicked")??;
     db.flush()?;
     let written = process_bytes_written()? - written_before;
+    if std::env::var_os("TESSERA_ROCKSDB_STATS").is_some() {
+        eprintln!("{}", db.property("rocksdb.stats")?.unwrap_or_default());
+    }
     let disk = directory_bytes(&directory)?;
     let stats = table.stats()?;
     if stats.rows != rows as u64 {
