@@ -21,7 +21,7 @@ use std::time::Instant;
 use roaring::RoaringBitmap;
 use rocksdb::{ReadOptions, WriteBatch};
 use tessera_codecs::{Column, Compressor, CompressorConfig, encode_block};
-use tessera_layout::{ColumnSet, InsertionOrder, Layout, decode_layout};
+use tessera_layout::{ColumnSet, InsertionOrder, Layout, PositionModel, decode_layout};
 
 use crate::block::{BLOCK_ROWS, BlockMeta, ChunkMeta, Manifest, zone_of};
 use crate::db::{CF_BLOCK_META, CF_BLOCKS, CF_CATALOG, CF_DELTA, CF_PK_INDEX, DbInner, storage};
@@ -29,7 +29,7 @@ use crate::error::{Error, Result};
 use crate::evaluate::take;
 use crate::keys::{
     BLOCK_KEY_BYTES, GENERATION_BYTES, TABLE_ID_BYTES, block_key, chunk_key, delta_prefix, hex,
-    pk_index_key, split_delta_key, table_range,
+    layout_range, pk_index_key, split_delta_key, table_range,
 };
 use crate::row::{ColumnBuilder, decode_row_into};
 use crate::table::TableState;
@@ -136,6 +136,14 @@ impl TableVersion {
     }
 }
 
+/// Keys a retired version alone used: deleted once no reader pins it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Garbage {
+    pub(crate) family: &'static str,
+    pub(crate) start: Vec<u8>,
+    pub(crate) end: Vec<u8>,
+}
+
 /// A `pk_index` value: block id (u64 BE) ‖ row (u32 BE).
 pub(crate) fn encode_location(block: u64, row: u32) -> [u8; 12] {
     let mut value = [0u8; 12];
@@ -188,6 +196,7 @@ pub(crate) fn load(db: &DbInner, table_id: u32, table: &str) -> Result<(TableVer
     options.set_iterate_upper_bound(end.clone());
     let mut iterator = db.rocks.raw_iterator_cf_opt(db.cf(CF_BLOCK_META)?, options);
     iterator.seek_to_first();
+    let mut stale = WriteBatch::default();
     while let Some((key, value)) = iterator.item() {
         let meta = BlockMeta::decode(value).map_err(|reason| corrupt("block meta", key, reason))?;
         if block_key(table_id, meta.layout_version, meta.cell, meta.id) != key {
@@ -197,12 +206,24 @@ pub(crate) fn load(db: &DbInner, table_id: u32, table: &str) -> Result<(TableVer
                 format!("it describes block {}", meta.id),
             ));
         }
-        blocks.push(Arc::new(meta));
+        if meta.layout_version == layout_version {
+            blocks.push(Arc::new(meta));
+        } else {
+            // Left by a re-layout that died before its switch.
+            stale.delete_cf(db.cf(CF_BLOCK_META)?, key);
+        }
         iterator.next();
     }
     iterator
         .status()
         .map_err(storage(format!("reading block metas of table {table:?}")))?;
+    // Index entries of other layout versions are garbage too.
+    let (current_start, current_end) = layout_range(table_id, layout_version);
+    let pk_index = db.cf(CF_PK_INDEX)?;
+    stale.delete_range_cf(pk_index, &start, &current_start);
+    stale.delete_range_cf(pk_index, &current_end, &end);
+    db.write(stale)
+        .map_err(storage(format!("deleting stale blocks of table {table:?}")))?;
 
     // Chunks of blocks without a meta are garbage.
     let known: std::collections::HashSet<Vec<u8>> = blocks
@@ -285,11 +306,18 @@ pub struct CompactionReport {
 
 /// Folds every sealed delta generation of a table into blocks.
 pub(crate) fn compact_table(db: &DbInner, state: &TableState) -> Result<CompactionReport> {
+    let _compaction = state.compaction.lock();
+    let report = compact_locked(db, state)?;
+    reclaim(db, state)?;
+    Ok(report)
+}
+
+/// [`compact_table`] with the table's compaction lock held by the caller.
+fn compact_locked(db: &DbInner, state: &TableState) -> Result<CompactionReport> {
     let table = state.meta.name().to_owned();
     let span = tracing::info_span!("compact", table = %table, rows = tracing::field::Empty);
     let _entered = span.enter();
     let started = Instant::now();
-    let _compaction = state.compaction.lock();
     let sealed = {
         let mut writer = state.writer.write();
         if writer.dropped {
@@ -380,25 +408,21 @@ pub(crate) fn compact_table(db: &DbInner, state: &TableState) -> Result<Compacti
     report.micros = started.elapsed().as_micros() as u64;
     span.record("rows", report.rows_written);
     tracing::debug!(?report, "compaction finished");
-    reclaim(db, state)?;
     Ok(report)
 }
 
-/// Deletes the chunks of blocks no pinned version reads any more.
+/// Deletes what no pinned version reads any more.
 pub(crate) fn reclaim(db: &DbInner, state: &TableState) -> Result<()> {
     let garbage = state.versions.reclaim();
     if garbage.is_empty() {
         return Ok(());
     }
     let mut batch = WriteBatch::default();
-    let blocks = db.cf(CF_BLOCKS)?;
-    for block in garbage {
-        let mut end = block.clone();
-        end.extend_from_slice(&[0xFF, 0xFF, 0xFF]);
-        batch.delete_range_cf(blocks, &block, &end);
+    for range in garbage {
+        batch.delete_range_cf(db.cf(range.family)?, &range.start, &range.end);
     }
     db.write(batch).map_err(storage(format!(
-        "deleting dropped blocks of table {:?}",
+        "deleting retired blocks of table {:?}",
         state.meta.name()
     )))
 }
@@ -477,7 +501,6 @@ fn write_step(
     let mut batch = WriteBatch::default();
     let pk_index = db.cf(CF_PK_INDEX)?;
     let block_meta_cf = db.cf(CF_BLOCK_META)?;
-    let blocks_cf = db.cf(CF_BLOCKS)?;
 
     // Keys that may already live in blocks: their old rows get deleted.
     let rows = step.rows();
@@ -497,7 +520,7 @@ fn write_step(
     if !candidates.is_empty() {
         let keys: Vec<Vec<u8>> = candidates
             .iter()
-            .map(|(key, _)| pk_index_key(table_id, key))
+            .map(|(key, _)| pk_index_key(table_id, current.layout_version, key))
             .collect();
         let found = db.rocks.batched_multi_get_cf(pk_index, &keys, false);
         for ((index_key, (_, tombstone)), found) in keys.iter().zip(&candidates).zip(found) {
@@ -521,107 +544,17 @@ fn write_step(
         .iter_mut()
         .map(ColumnBuilder::finish_column)
         .collect::<Result<Vec<Column>>>()?;
-    let names: Vec<String> = state
-        .meta
-        .schema()
-        .fields()
-        .iter()
-        .map(|field| field.name().clone())
-        .collect();
-    let layout_error = |source| Error::Layout {
-        table: table.clone(),
-        source,
-    };
     let mut next_block_id = current.next_block_id;
-    let mut new_blocks = Vec::new();
-    if rows > 0 {
-        let set = ColumnSet::new(&names, &columns).map_err(layout_error)?;
-        let cells = current.layout.assign(&set).map_err(layout_error)?;
-        let mut by_cell: std::collections::BTreeMap<u32, Vec<u32>> = Default::default();
-        for (row, cell) in cells.iter().enumerate() {
-            by_cell.entry(*cell).or_default().push(row as u32);
-        }
-        let compressor = Compressor::new(CompressorConfig::default());
-        for (cell, members) in by_cell {
-            let identity = members.len() == rows;
-            let cell_columns = if identity {
-                None
-            } else {
-                Some(
-                    columns
-                        .iter()
-                        .map(|column| take(column, &members))
-                        .collect::<Result<Vec<Column>>>()?,
-                )
-            };
-            let cell_columns_ref = cell_columns.as_deref().unwrap_or(&columns);
-            let cell_set = ColumnSet::new(&names, cell_columns_ref).map_err(layout_error)?;
-            let order = current.layout.order(&cell_set).map_err(layout_error)?;
-            for chunk in order.chunks(BLOCK_ROWS) {
-                let block_id = next_block_id;
-                next_block_id += 1;
-                let block_columns = cell_columns_ref
-                    .iter()
-                    .map(|column| take(column, chunk))
-                    .collect::<Result<Vec<Column>>>()?;
-                let block_key_bytes = block_key(table_id, current.layout_version, cell, block_id);
-                let mut chunk_metas = Vec::with_capacity(block_columns.len());
-                for (index, column) in block_columns.iter().enumerate() {
-                    let encoded = encode_block(column, &compressor)?;
-                    let crc = crc32c::crc32c(&encoded.bytes);
-                    report.bytes_written += encoded.bytes.len() as u64;
-                    chunk_metas.push(ChunkMeta {
-                        bytes: encoded.bytes.len() as u64,
-                        crc,
-                        null_count: column.null_count() as u32,
-                        zone: zone_of(column),
-                        encoding: encoded.values.to_string(),
-                    });
-                    batch.put_cf(
-                        blocks_cf,
-                        chunk_key(&block_key_bytes, index as u16),
-                        &encoded.bytes,
-                    );
-                }
-                let mut pk_min: Option<&[u8]> = None;
-                let mut pk_max: Option<&[u8]> = None;
-                for (position, &member) in chunk.iter().enumerate() {
-                    let source = if identity {
-                        member as usize
-                    } else {
-                        members.get(member as usize).copied().unwrap_or(0) as usize
-                    };
-                    let key = step.row_key(source);
-                    if pk_min.is_none_or(|min| key < min) {
-                        pk_min = Some(key);
-                    }
-                    if pk_max.is_none_or(|max| key > max) {
-                        pk_max = Some(key);
-                    }
-                    batch.put_cf(
-                        pk_index,
-                        pk_index_key(table_id, key),
-                        encode_location(block_id, position as u32),
-                    );
-                }
-                let meta = BlockMeta {
-                    id: block_id,
-                    layout_version: current.layout_version,
-                    cell,
-                    rows: chunk.len() as u32,
-                    columns: chunk_metas,
-                    pk_min: pk_min.unwrap_or_default().to_vec(),
-                    pk_max: pk_max.unwrap_or_default().to_vec(),
-                    deleted: RoaringBitmap::new(),
-                    position: Vec::new(),
-                };
-                batch.put_cf(block_meta_cf, &block_key_bytes, meta.encode());
-                report.blocks_written += 1;
-                report.rows_written += chunk.len() as u64;
-                new_blocks.push(Arc::new(meta));
-            }
-        }
-    }
+    let new_blocks = build_blocks(
+        db,
+        state,
+        (current.layout.as_ref(), current.layout_version),
+        &columns,
+        &|row| step.row_key(row),
+        &mut next_block_id,
+        (&mut batch, None),
+        report,
+    )?;
 
     // Deletion vectors of older blocks.
     let mut replaced: HashMap<u64, Arc<BlockMeta>> = HashMap::new();
@@ -699,6 +632,308 @@ fn write_step(
         Ok::<_, Error>((next, Vec::new()))
     })?;
     Ok(())
+}
+
+/// What a re-layout did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RelayoutReport {
+    /// The new layout, as it describes itself.
+    pub layout: String,
+    /// The new layout version.
+    pub layout_version: u32,
+    /// Rows rewritten.
+    pub rows: u64,
+    /// Blocks before and after.
+    pub blocks_before: u64,
+    /// See `blocks_before`.
+    pub blocks_after: u64,
+    /// Microseconds from the start to the new layout being live.
+    pub micros: u64,
+}
+
+/// Rewrites every row of a table into `layout`, as a new layout version, and publishes it.
+///
+/// Delta is folded first; then, under the compaction lock, the rows of the current blocks
+/// are routed, ordered and cut anew. The new blocks, metas and index entries are written in
+/// batches before the switch, under keys of the new layout version that no reader looks at;
+/// the switch itself is one small batch (the manifest, the old metas' deletion), published
+/// with the new version. Reads go on against the old version meanwhile and writes land in
+/// delta; the old blocks and index entries are deleted once no reader pins them. A crash
+/// before the switch leaves keys of a version the manifest does not name, which the next
+/// open deletes.
+pub(crate) fn relayout(
+    db: &DbInner,
+    state: &TableState,
+    layout: Arc<dyn Layout>,
+) -> Result<RelayoutReport> {
+    let table = state.meta.name().to_owned();
+    let _span = tracing::info_span!("relayout", table = %table, layout = layout.kind()).entered();
+    let started = Instant::now();
+    let _compaction = state.compaction.lock();
+    compact_locked(db, state)?;
+    let current = state.versions.pin();
+    let table_id = state.meta.id();
+    let new_version = current
+        .layout_version
+        .checked_add(1)
+        .ok_or(Error::Exhausted {
+            what: "layout versions",
+        })?;
+
+    // Every live row of the current blocks, with its primary key.
+    let count = state.kinds.len();
+    let mut parts: Vec<Vec<Column>> = vec![Vec::new(); count];
+    let mut keys: Vec<u8> = Vec::new();
+    let mut key_ends: Vec<usize> = Vec::new();
+    let key_indices = state.meta.key_indices().to_vec();
+    for block in &current.blocks {
+        let live: Vec<u32> = (0..block.rows)
+            .filter(|row| !block.deleted.contains(*row))
+            .collect();
+        if live.is_empty() {
+            continue;
+        }
+        let mut block_columns = Vec::with_capacity(count);
+        for index in 0..count {
+            let chunk = crate::table::read_chunk(db, state, block, index)?;
+            block_columns.push(if live.len() == block.rows as usize {
+                Column::clone(&chunk)
+            } else {
+                take(&chunk, &live)?
+            });
+        }
+        for row in 0..live.len() {
+            for &index in &key_indices {
+                if let Some(column) = block_columns.get(index)
+                    && let Some(value) = crate::row::value_at(column, row)
+                {
+                    crate::keys::encode_key_value(column.logical(), value, &mut keys)?;
+                }
+            }
+            key_ends.push(keys.len());
+        }
+        for (part, column) in parts.iter_mut().zip(block_columns) {
+            part.push(column);
+        }
+    }
+    let columns = parts
+        .iter()
+        .zip(&state.logical_types)
+        .map(|(part, logical)| crate::evaluate::concat(part, logical))
+        .collect::<Result<Vec<Column>>>()?;
+    let key_of = |row: usize| -> &[u8] {
+        let start = if row == 0 {
+            0
+        } else {
+            key_ends.get(row - 1).copied().unwrap_or(0)
+        };
+        let end = key_ends.get(row).copied().unwrap_or(start);
+        keys.get(start..end).unwrap_or_default()
+    };
+
+    let mut report = CompactionReport::default();
+    let mut next_block_id = current.next_block_id;
+    let mut batch = WriteBatch::default();
+    let new_blocks = build_blocks(
+        db,
+        state,
+        (layout.as_ref(), new_version),
+        &columns,
+        &key_of,
+        &mut next_block_id,
+        (&mut batch, Some(64 << 20)),
+        &mut report,
+    )?;
+    // Everything up to the switch is written before it, so the switch holds readers back
+    // only for one small write.
+    if !batch.is_empty() {
+        db.write(std::mem::take(&mut batch))
+            .map_err(storage(format!("writing blocks of table {table:?}")))?;
+    }
+    // The switch.
+    let (old_start, old_end) = layout_range(table_id, current.layout_version);
+    batch.delete_range_cf(db.cf(CF_BLOCK_META)?, &old_start, &old_end);
+    let next = TableVersion::new(
+        Arc::clone(&layout),
+        new_version,
+        current.folded_through,
+        next_block_id,
+        new_blocks,
+    );
+    batch.put_cf(
+        db.cf(CF_CATALOG)?,
+        manifest_key(table_id),
+        next.manifest().encode(),
+    );
+    let blocks_before = current.blocks.len() as u64;
+    let blocks_after = next.blocks.len() as u64;
+    drop(current);
+    let garbage = vec![
+        Garbage {
+            family: CF_BLOCKS,
+            start: old_start.clone(),
+            end: old_end.clone(),
+        },
+        Garbage {
+            family: CF_PK_INDEX,
+            start: old_start,
+            end: old_end,
+        },
+    ];
+    state.versions.publish(|_| {
+        db.write(batch)
+            .map_err(storage(format!("switching the layout of table {table:?}")))?;
+        Ok::<_, Error>((next, garbage))
+    })?;
+    reclaim(db, state)?;
+    Ok(RelayoutReport {
+        layout: layout.describe(),
+        layout_version: new_version,
+        rows: report.rows_written,
+        blocks_before,
+        blocks_after,
+        micros: started.elapsed().as_micros() as u64,
+    })
+}
+
+/// Routes rows (`columns`, with primary keys from `key_of`) to the cells of `layout`, orders
+/// each cell, cuts blocks of [`BLOCK_ROWS`] rows, encodes them, and puts chunks, metas and
+/// index entries into `batch`. With `flush_every`, the batch is written and emptied whenever
+/// it passes that many bytes (for writes no reader can see yet, such as a re-layout's).
+#[allow(clippy::too_many_arguments)]
+fn build_blocks<'k>(
+    db: &DbInner,
+    state: &TableState,
+    (layout, layout_version): (&dyn Layout, u32),
+    columns: &[Column],
+    key_of: &dyn Fn(usize) -> &'k [u8],
+    next_block_id: &mut u64,
+    (batch, flush_every): (&mut WriteBatch, Option<usize>),
+    report: &mut CompactionReport,
+) -> Result<Vec<Arc<BlockMeta>>> {
+    let table = state.meta.name().to_owned();
+    let table_id = state.meta.id();
+    let rows = columns.first().map_or(0, Column::len);
+    let pk_index = db.cf(CF_PK_INDEX)?;
+    let block_meta_cf = db.cf(CF_BLOCK_META)?;
+    let blocks_cf = db.cf(CF_BLOCKS)?;
+    let names: Vec<String> = state
+        .meta
+        .schema()
+        .fields()
+        .iter()
+        .map(|field| field.name().clone())
+        .collect();
+    let layout_error = |source| Error::Layout {
+        table: table.clone(),
+        source,
+    };
+    let sort_column = layout
+        .sort_column()
+        .and_then(|name| names.iter().position(|candidate| *candidate == name));
+    let mut new_blocks = Vec::new();
+    if rows == 0 {
+        return Ok(new_blocks);
+    }
+    let set = ColumnSet::new(&names, columns).map_err(layout_error)?;
+    let cells = layout.assign(&set).map_err(layout_error)?;
+    let mut by_cell: std::collections::BTreeMap<u32, Vec<u32>> = Default::default();
+    for (row, cell) in cells.iter().enumerate() {
+        by_cell.entry(*cell).or_default().push(row as u32);
+    }
+    let compressor = Compressor::new(CompressorConfig::default());
+    for (cell, members) in by_cell {
+        let identity = members.len() == rows;
+        let cell_columns = if identity {
+            None
+        } else {
+            Some(
+                columns
+                    .iter()
+                    .map(|column| take(column, &members))
+                    .collect::<Result<Vec<Column>>>()?,
+            )
+        };
+        let cell_columns_ref = cell_columns.as_deref().unwrap_or(columns);
+        let cell_set = ColumnSet::new(&names, cell_columns_ref).map_err(layout_error)?;
+        let order = layout.order(&cell_set).map_err(layout_error)?;
+        for chunk in order.chunks(BLOCK_ROWS) {
+            let block_id = *next_block_id;
+            *next_block_id += 1;
+            let block_columns = cell_columns_ref
+                .iter()
+                .map(|column| take(column, chunk))
+                .collect::<Result<Vec<Column>>>()?;
+            let block_key_bytes = block_key(table_id, layout_version, cell, block_id);
+            let mut chunk_metas = Vec::with_capacity(block_columns.len());
+            for (index, column) in block_columns.iter().enumerate() {
+                let encoded = encode_block(column, &compressor)?;
+                let crc = crc32c::crc32c(&encoded.bytes);
+                report.bytes_written += encoded.bytes.len() as u64;
+                chunk_metas.push(ChunkMeta {
+                    bytes: encoded.bytes.len() as u64,
+                    crc,
+                    null_count: column.null_count() as u32,
+                    zone: zone_of(column),
+                    encoding: encoded.values.to_string(),
+                });
+                batch.put_cf(
+                    blocks_cf,
+                    chunk_key(&block_key_bytes, index as u16),
+                    &encoded.bytes,
+                );
+            }
+            let position = match sort_column.and_then(|index| block_columns.get(index)) {
+                Some(sorted) => PositionModel::fit(sorted)
+                    .map(|model| model.encode())
+                    .unwrap_or_default(),
+                None => Vec::new(),
+            };
+            let mut pk_min: Option<&'k [u8]> = None;
+            let mut pk_max: Option<&'k [u8]> = None;
+            for (position, &member) in chunk.iter().enumerate() {
+                let source = if identity {
+                    member as usize
+                } else {
+                    members.get(member as usize).copied().unwrap_or(0) as usize
+                };
+                let key = key_of(source);
+                if pk_min.is_none_or(|min| key < min) {
+                    pk_min = Some(key);
+                }
+                if pk_max.is_none_or(|max| key > max) {
+                    pk_max = Some(key);
+                }
+                batch.put_cf(
+                    pk_index,
+                    pk_index_key(table_id, layout_version, key),
+                    encode_location(block_id, position as u32),
+                );
+            }
+            let meta = BlockMeta {
+                id: block_id,
+                layout_version,
+                cell,
+                rows: chunk.len() as u32,
+                columns: chunk_metas,
+                pk_min: pk_min.unwrap_or_default().to_vec(),
+                pk_max: pk_max.unwrap_or_default().to_vec(),
+                deleted: RoaringBitmap::new(),
+                position,
+            };
+            batch.put_cf(block_meta_cf, &block_key_bytes, meta.encode());
+            report.blocks_written += 1;
+            report.rows_written += chunk.len() as u64;
+            new_blocks.push(Arc::new(meta));
+            if let Some(limit) = flush_every
+                && batch.size_in_bytes() >= limit
+            {
+                db.write(std::mem::take(batch))
+                    .map_err(storage(format!("writing blocks of table {table:?}")))?;
+            }
+        }
+    }
+    Ok(new_blocks)
 }
 
 #[cfg(test)]

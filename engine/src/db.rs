@@ -48,7 +48,7 @@ pub const COLUMN_FAMILIES: [&str; 5] =
 pub const SEQUENCE_RESERVATION: u64 = 1 << 20;
 
 /// How a database is opened.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Options {
     /// Whether every write waits for its WAL record to be fsynced.
     ///
@@ -79,6 +79,12 @@ pub struct Options {
     /// Whether RocksDB keeps encoded column chunks in blob files (key-value separation), so
     /// its compactions move only small keys and pointers instead of rewriting chunks.
     pub blob_files: bool,
+    /// Every this many logged scans of a table, the background compactor asks the layout
+    /// optimizer whether a new layout pays; 0 turns automatic re-layout off. Default 256.
+    pub tune_every: u64,
+    /// The estimated speed-up per query an automatic re-layout needs (current cost over
+    /// candidate cost). Default 1.5: a rewrite costs a full pass over the table.
+    pub relayout_gain: f64,
 }
 
 impl Default for Options {
@@ -90,6 +96,8 @@ impl Default for Options {
             compaction_threshold_bytes: 64 << 20,
             cache_bytes: 512 << 20,
             blob_files: true,
+            tune_every: 256,
+            relayout_gain: 1.5,
         }
     }
 }
@@ -140,7 +148,20 @@ pub(crate) struct DbInner {
     pub(crate) compaction_threshold: u64,
     /// The queue of tables to compact; `None` without background compaction or after
     /// shutdown.
-    compactor: Mutex<Option<Sender<u32>>>,
+    compactor: Mutex<Option<Sender<Job>>>,
+    /// See [`Options::tune_every`].
+    pub(crate) tune_every: u64,
+    /// See [`Options::relayout_gain`].
+    relayout_gain: f64,
+}
+
+/// Work for the background threads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Job {
+    /// Fold the table's delta into blocks.
+    Compact(u32),
+    /// Ask the optimizer whether the table's layout should change, and change it.
+    Tune(u32),
 }
 
 impl std::fmt::Debug for Db {
@@ -228,12 +249,14 @@ impl Db {
             cache: ColumnCache::new(options.cache_bytes),
             compaction_threshold: options.compaction_threshold_bytes.max(1),
             compactor: Mutex::new(None),
+            tune_every: options.tune_every,
+            relayout_gain: options.relayout_gain.max(1.0),
         };
         inner.load_catalog()?;
         let inner = Arc::new(inner);
         let mut workers = Vec::new();
         if options.compaction_threads > 0 {
-            let (sender, receiver) = crossbeam_channel::bounded::<u32>(COMPACTION_QUEUE);
+            let (sender, receiver) = crossbeam_channel::bounded::<Job>(COMPACTION_QUEUE);
             for index in 0..options.compaction_threads {
                 let inner = Arc::clone(&inner);
                 let receiver = receiver.clone();
@@ -325,7 +348,12 @@ impl Db {
             .write_synced(batch)
             .map_err(storage(format!("creating table {name:?}")))?;
         *next_id = following;
-        let state = Arc::new(TableState::new(meta, TableVersion::empty(), 1));
+        let state = Arc::new(TableState::new(
+            meta,
+            TableVersion::empty(),
+            1,
+            tessera_layout::Workload::default(),
+        ));
         self.inner
             .tables
             .write()
@@ -381,30 +409,51 @@ impl Db {
 /// the table is queued again by its next write.
 const COMPACTION_QUEUE: usize = 64;
 
-/// A background compactor: folds the delta of each queued table until it is below the
-/// threshold, until the queue's sender is dropped.
-fn compaction_worker(inner: &DbInner, receiver: &Receiver<u32>) {
-    for table_id in receiver {
-        let Some(state) = inner.table_by_id(table_id) else {
-            continue;
-        };
-        loop {
-            match compact_table(inner, &state) {
-                Ok(_) => *state.last_error.lock() = None,
-                Err(error) => {
-                    tracing::error!(table = state.meta.name(), %error, "background compaction failed");
-                    *state.last_error.lock() = Some(error.to_string());
-                    break;
+/// A background worker: folds the delta of each queued table until it is below the
+/// threshold, and runs the automatic layout checks, until the queue's sender is dropped.
+fn compaction_worker(inner: &DbInner, receiver: &Receiver<Job>) {
+    for job in receiver {
+        match job {
+            Job::Compact(table_id) => {
+                let Some(state) = inner.table_by_id(table_id) else {
+                    continue;
+                };
+                loop {
+                    match compact_table(inner, &state) {
+                        Ok(_) => *state.last_error.lock() = None,
+                        Err(error) => {
+                            tracing::error!(table = state.meta.name(), %error, "background compaction failed");
+                            *state.last_error.lock() = Some(error.to_string());
+                            break;
+                        }
+                    }
+                    let shutting_down = inner.compactor.lock().is_none();
+                    if shutting_down
+                        || state.delta_bytes.load(Ordering::Relaxed) < inner.compaction_threshold
+                    {
+                        break;
+                    }
+                }
+                state.scheduled.store(false, Ordering::Release);
+            }
+            Job::Tune(table_id) => {
+                let Some(state) = inner.table_by_id(table_id) else {
+                    continue;
+                };
+                match crate::optimize::optimize_table(inner, &state, inner.relayout_gain) {
+                    Ok(report) => tracing::info!(
+                        table = state.meta.name(),
+                        relaid_out = report.relayout.is_some(),
+                        candidate = %report.candidate,
+                        "automatic layout check"
+                    ),
+                    Err(error) => {
+                        tracing::error!(table = state.meta.name(), %error, "automatic re-layout failed");
+                        *state.last_error.lock() = Some(error.to_string());
+                    }
                 }
             }
-            let shutting_down = inner.compactor.lock().is_none();
-            if shutting_down
-                || state.delta_bytes.load(Ordering::Relaxed) < inner.compaction_threshold
-            {
-                break;
-            }
         }
-        state.scheduled.store(false, Ordering::Release);
     }
 }
 
@@ -454,7 +503,14 @@ impl DbInner {
         self.compactor
             .lock()
             .as_ref()
-            .is_some_and(|sender| sender.try_send(table_id).is_ok())
+            .is_some_and(|sender| sender.try_send(Job::Compact(table_id)).is_ok())
+    }
+
+    /// Queues an automatic layout check of a table (dropped when the queue is full).
+    pub(crate) fn schedule_tuning(&self, table_id: u32) {
+        if let Some(sender) = self.compactor.lock().as_ref() {
+            let _ = sender.try_send(Job::Tune(table_id));
+        }
     }
 
     fn table_by_id(&self, table_id: u32) -> Option<Arc<TableState>> {
@@ -522,9 +578,10 @@ impl DbInner {
                 });
             }
             let (version, generation) = load(self, meta.id(), meta.name())?;
+            let workload = crate::optimize::load_workload(self, meta.id(), meta.name())?;
             tables.insert(
                 meta.name().to_owned(),
-                Arc::new(TableState::new(meta, version, generation)),
+                Arc::new(TableState::new(meta, version, generation, workload)),
             );
             iterator.next();
         }

@@ -205,6 +205,46 @@ pub(crate) fn take(column: &Column, rows: &[u32]) -> Result<Column> {
     Ok(Column::new(column.logical().clone(), values, validity)?)
 }
 
+/// The columns one after the other, as one column of type `logical`.
+pub(crate) fn concat(parts: &[Column], logical: &tessera_codecs::LogicalType) -> Result<Column> {
+    let rows: usize = parts.iter().map(Column::len).sum();
+    let mut values = ColumnValues::empty(logical.physical());
+    let any_nulls = parts.iter().any(|part| part.validity().is_some());
+    let mut validity = Vec::with_capacity(if any_nulls { rows } else { 0 });
+    for part in parts {
+        match (&mut values, part.values()) {
+            (ColumnValues::Int(all), ColumnValues::Int(more)) => all.extend_from_slice(more),
+            (ColumnValues::Float(all), ColumnValues::Float(more)) => all.extend_from_slice(more),
+            (ColumnValues::Decimal(all), ColumnValues::Decimal(more)) => {
+                all.extend_from_slice(more);
+            }
+            (ColumnValues::Bool(all), ColumnValues::Bool(more)) => all.extend_from_slice(more),
+            (ColumnValues::Bytes(all), ColumnValues::Bytes(more)) => {
+                for value in more.iter() {
+                    all.push(value)?;
+                }
+            }
+            _ => {
+                return Err(crate::error::Error::TypeMismatch {
+                    logical: format!("{logical:?}"),
+                    data_type: format!("{:?}", part.logical()),
+                });
+            }
+        }
+        if any_nulls {
+            match part.validity() {
+                Some(valid) => validity.extend_from_slice(valid),
+                None => validity.extend(std::iter::repeat_n(true, part.len())),
+            }
+        }
+    }
+    Ok(Column::new(
+        logical.clone(),
+        values,
+        any_nulls.then_some(validity),
+    )?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

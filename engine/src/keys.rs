@@ -24,7 +24,8 @@
 //! Key layout of the `delta` column family: table id (u32 BE) ‖ generation (u32 BE) ‖
 //! primary key ‖ sequence (u64 BE). Within a generation the versions of one key are adjacent,
 //! oldest first; a later generation holds newer writes. Compaction folds whole generations
-//! and removes them with one range deletion. `pk_index` keys are table id ‖ primary key;
+//! and removes them with one range deletion. `pk_index` keys are table id ‖ layout version ‖
+//! primary key;
 //! `block_meta` keys are table id ‖ layout version ‖ cell ‖ block id, and `blocks` keys
 //! append the column index (u16 BE) to those.
 
@@ -426,12 +427,31 @@ pub fn split_delta_key(key: &[u8]) -> Result<DeltaKey<'_>> {
     })
 }
 
-/// A `pk_index` key: table id ‖ primary key.
-pub fn pk_index_key(table_id: u32, primary_key: &[u8]) -> Vec<u8> {
-    let mut key = Vec::with_capacity(TABLE_ID_BYTES + primary_key.len());
+/// A `pk_index` key: table id ‖ layout version ‖ primary key. Each layout version has its
+/// own entries, so a re-layout writes the new ones before it is published and readers of
+/// the old version keep finding theirs.
+pub fn pk_index_key(table_id: u32, layout_version: u32, primary_key: &[u8]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(TABLE_ID_BYTES + 4 + primary_key.len());
     key.extend_from_slice(&table_prefix(table_id));
+    key.extend_from_slice(&layout_version.to_be_bytes());
     key.extend_from_slice(primary_key);
     key
+}
+
+/// `[start, end)` of the keys of one layout version of a table in `pk_index`, `blocks` and
+/// `block_meta`.
+pub fn layout_range(table_id: u32, layout_version: u32) -> (Vec<u8>, Vec<u8>) {
+    let mut start = table_prefix(table_id).to_vec();
+    start.extend_from_slice(&layout_version.to_be_bytes());
+    let end = match layout_version.checked_add(1) {
+        Some(next) => {
+            let mut end = table_prefix(table_id).to_vec();
+            end.extend_from_slice(&next.to_be_bytes());
+            end
+        }
+        None => table_range(table_id).1,
+    };
+    (start, end)
 }
 
 /// Where a block lives: table id ‖ layout version ‖ cell ‖ block id, all big-endian. The
@@ -738,7 +758,11 @@ mod tests {
         let block = block_key(7, 1, 2, 3);
         assert_eq!(block.len(), BLOCK_KEY_BYTES);
         assert_eq!(chunk_key(&block, 4)[BLOCK_KEY_BYTES..], [0, 4]);
-        assert_eq!(pk_index_key(7, b"k"), [0, 0, 0, 7, b'k']);
+        assert_eq!(pk_index_key(7, 1, b"k"), [0, 0, 0, 7, 0, 0, 0, 1, b'k']);
+        assert_eq!(
+            layout_range(7, 1),
+            (vec![0, 0, 0, 7, 0, 0, 0, 1], vec![0, 0, 0, 7, 0, 0, 0, 2])
+        );
         assert_eq!(hex(&[0, 0xAB]), "00ab");
     }
 }

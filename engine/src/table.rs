@@ -59,7 +59,7 @@ pub(crate) struct TableState {
     /// for writes in flight.
     pub(crate) writer: RwLock<WriterState>,
     /// The published versions of the table's blocks.
-    pub(crate) versions: VersionSet<TableVersion, Vec<u8>>,
+    pub(crate) versions: VersionSet<TableVersion, crate::compaction::Garbage>,
     /// Serializes compactions and re-layouts of the table.
     pub(crate) compaction: Mutex<()>,
     /// Bytes written to the current delta generation (an estimate that triggers compaction).
@@ -68,10 +68,21 @@ pub(crate) struct TableState {
     pub(crate) scheduled: AtomicBool,
     /// The last background compaction error, for `stats`.
     pub(crate) last_error: Mutex<Option<String>>,
+    /// The predicates scans served, for the layout optimizer.
+    pub(crate) workload: Mutex<tessera_layout::Workload>,
+    /// Wall time and rows scanned over all scans: the optimizer's per-row cost.
+    pub(crate) scan_nanos: AtomicU64,
+    /// See `scan_nanos`.
+    pub(crate) scan_rows: AtomicU64,
 }
 
 impl TableState {
-    pub(crate) fn new(meta: TableMeta, version: TableVersion, generation: u32) -> Self {
+    pub(crate) fn new(
+        meta: TableMeta,
+        version: TableVersion,
+        generation: u32,
+        workload: tessera_layout::Workload,
+    ) -> Self {
         let logical_types = meta.logical_types();
         let kinds = logical_types.iter().map(LogicalType::physical).collect();
         Self {
@@ -87,6 +98,9 @@ impl TableState {
             delta_bytes: AtomicU64::new(0),
             scheduled: AtomicBool::new(false),
             last_error: Mutex::new(None),
+            workload: Mutex::new(workload),
+            scan_nanos: AtomicU64::new(0),
+            scan_rows: AtomicU64::new(0),
         }
     }
 
@@ -421,7 +435,7 @@ impl Table {
         if !version.may_hold(&primary_key) {
             return Ok(None);
         }
-        let index_key = pk_index_key(table_id, &primary_key);
+        let index_key = pk_index_key(table_id, version.layout_version, &primary_key);
         let location = snapshot
             .get_pinned_cf(self.db.cf(CF_PK_INDEX)?, &index_key)
             .map_err(storage(format!(
@@ -460,62 +474,7 @@ impl Table {
 
     /// Reads and decodes one column chunk of a block, through the chunk cache.
     fn chunk(&self, block: &BlockMeta, column: usize) -> Result<Arc<Column>> {
-        let table_id = self.state.meta.id();
-        let id = (table_id, block.id, column as u16);
-        if let Some(cached) = self.db.cache.get(id) {
-            return Ok(cached);
-        }
-        let name = self
-            .state
-            .meta
-            .schema()
-            .fields()
-            .get(column)
-            .map(|field| field.name().clone())
-            .unwrap_or_default();
-        let corrupt = |reason: String| Error::CorruptBlock {
-            table: self.table(),
-            block: block.id,
-            column: name.clone(),
-            reason,
-        };
-        let meta = block
-            .columns
-            .get(column)
-            .ok_or_else(|| corrupt("the block meta has no entry for the column".to_owned()))?;
-        let key = chunk_key(
-            &block_key(table_id, block.layout_version, block.cell, block.id),
-            column as u16,
-        );
-        let bytes = self
-            .db
-            .rocks
-            .get_pinned_cf(self.db.cf(CF_BLOCKS)?, &key)
-            .map_err(storage(format!(
-                "reading a block of table {:?}",
-                self.name()
-            )))?
-            .ok_or_else(|| corrupt("the chunk is missing".to_owned()))?;
-        if bytes.len() as u64 != meta.bytes || crc32c::crc32c(&bytes) != meta.crc {
-            return Err(corrupt(format!(
-                "{} bytes with checksum {:08x}, the meta says {} bytes with {:08x}",
-                bytes.len(),
-                crc32c::crc32c(&bytes),
-                meta.bytes,
-                meta.crc
-            )));
-        }
-        let decoded = decode_block(&bytes).map_err(|error| corrupt(error.to_string()))?;
-        if decoded.len() != block.rows as usize {
-            return Err(corrupt(format!(
-                "{} rows, the meta says {}",
-                decoded.len(),
-                block.rows
-            )));
-        }
-        let decoded = Arc::new(decoded);
-        self.db.cache.insert(id, Arc::clone(&decoded));
-        Ok(decoded)
+        read_chunk(&self.db, &self.state, block, column)
     }
 
     /// Scans the table: compacted blocks the layout and zone maps cannot rule out, then the
@@ -546,7 +505,29 @@ impl Table {
         Ok((schema, stats))
     }
 
+    /// [`Self::scan_rows`], then the scan is logged for the layout optimizer.
     fn scan_with(
+        &self,
+        request: ScanRequest,
+        sink: &mut dyn FnMut(RecordBatch) -> Result<()>,
+    ) -> Result<(SchemaRef, ScanStats, ScanExplain)> {
+        let started = std::time::Instant::now();
+        let predicate = request.predicate.clone();
+        let result = self.scan_rows(request, sink)?;
+        let due = crate::optimize::record_scan(
+            &self.db,
+            &self.state,
+            &predicate,
+            started.elapsed().as_nanos() as u64,
+            result.1.rows_scanned,
+        );
+        if due {
+            self.db.schedule_tuning(self.state.meta.id());
+        }
+        Ok(result)
+    }
+
+    fn scan_rows(
         &self,
         request: ScanRequest,
         sink: &mut dyn FnMut(RecordBatch) -> Result<()>,
@@ -651,7 +632,29 @@ impl Table {
                     *slot = false;
                 }
             }
-            stats.rows_scanned += block.live_rows();
+            // The in-block position model narrows filters on the sort column to a row range.
+            let mut first = 0usize;
+            let mut past = rows;
+            if !block.position.is_empty()
+                && let Some(sort_column) = layout.sort_column()
+                && let Ok(model) = tessera_layout::PositionModel::decode(&block.position)
+                && model.rows() as usize == rows
+            {
+                for filter in request.predicate.filters_on(&sort_column) {
+                    let range = model.narrow(filter);
+                    first = first.max(range.start as usize);
+                    past = past.min(range.end as usize);
+                }
+                past = past.max(first);
+                for (row, slot) in selected.iter_mut().enumerate() {
+                    if row < first || row >= past {
+                        *slot = false;
+                    }
+                }
+            }
+            stats.rows_scanned += selected.get(first..past).map_or(0, |range| {
+                range.iter().filter(|selected| **selected).count() as u64
+            });
             let mut read_column = |index: usize, stats: &mut ScanStats| -> Result<Arc<Column>> {
                 if let Some(chunk) = block.columns.get(index) {
                     stats.bytes_read += chunk.bytes;
@@ -1076,4 +1079,67 @@ impl Table {
 
 fn first_null(column: &Column) -> Option<usize> {
     column.validity()?.iter().position(|&valid| !valid)
+}
+
+/// Reads and decodes one column chunk of a block, through the chunk cache.
+pub(crate) fn read_chunk(
+    db: &DbInner,
+    state: &TableState,
+    block: &BlockMeta,
+    column: usize,
+) -> Result<Arc<Column>> {
+    let table_id = state.meta.id();
+    let id = (table_id, block.id, column as u16);
+    if let Some(cached) = db.cache.get(id) {
+        return Ok(cached);
+    }
+    let name = state
+        .meta
+        .schema()
+        .fields()
+        .get(column)
+        .map(|field| field.name().clone())
+        .unwrap_or_default();
+    let corrupt = |reason: String| Error::CorruptBlock {
+        table: state.meta.name().to_owned(),
+        block: block.id,
+        column: name.clone(),
+        reason,
+    };
+    let meta = block
+        .columns
+        .get(column)
+        .ok_or_else(|| corrupt("the block meta has no entry for the column".to_owned()))?;
+    let key = chunk_key(
+        &block_key(table_id, block.layout_version, block.cell, block.id),
+        column as u16,
+    );
+    let bytes = db
+        .rocks
+        .get_pinned_cf(db.cf(CF_BLOCKS)?, &key)
+        .map_err(storage(format!(
+            "reading a block of table {:?}",
+            state.meta.name()
+        )))?
+        .ok_or_else(|| corrupt("the chunk is missing".to_owned()))?;
+    if bytes.len() as u64 != meta.bytes || crc32c::crc32c(&bytes) != meta.crc {
+        return Err(corrupt(format!(
+            "{} bytes with checksum {:08x}, the meta says {} bytes with {:08x}",
+            bytes.len(),
+            crc32c::crc32c(&bytes),
+            meta.bytes,
+            meta.crc
+        )));
+    }
+    let decoded = decode_block(&bytes).map_err(|error| corrupt(error.to_string()))?;
+    if decoded.len() != block.rows as usize {
+        return Err(corrupt(format!(
+            "{} rows, the meta says {}",
+            decoded.len(),
+            block.rows
+        )));
+    }
+    let decoded = Arc::new(decoded);
+    db.cache.insert(id, Arc::clone(&decoded));
+    Ok(decoded)
 }

@@ -20,7 +20,8 @@ use std::ops::Bound;
 use common::{Cell, Key, Values, batch_cells, keys_batch, model_cells, rows_batch, schema};
 use proptest::prelude::*;
 use tessera::{
-    ColumnFilter, Db, Options, Predicate, Range, Scalar, ScanRequest, TableOptions, Term,
+    ColumnFilter, Db, LayoutChoice, Options, Predicate, Range, Scalar, ScanRequest, TableOptions,
+    Term,
 };
 
 #[derive(Debug, Clone)]
@@ -35,6 +36,7 @@ enum Op {
     },
     Reopen,
     Compact,
+    Relayout(LayoutChoice),
 }
 
 fn key() -> impl Strategy<Value = Key> {
@@ -164,6 +166,15 @@ fn op() -> impl Strategy<Value = Op> {
             }),
         1 => Just(Op::Reopen),
         2 => Just(Op::Compact),
+        1 => prop_oneof![
+            Just(LayoutChoice::InsertionOrder),
+            Just(LayoutChoice::Sorted(vec!["v".to_owned(), "k1".to_owned()])),
+            Just(LayoutChoice::Sorted(vec!["s".to_owned()])),
+            Just(LayoutChoice::ZOrder(vec!["v".to_owned(), "f".to_owned()])),
+            Just(LayoutChoice::Hilbert(vec!["k1".to_owned(), "s".to_owned()])),
+            Just(LayoutChoice::Learned),
+        ]
+        .prop_map(Op::Relayout),
     ]
 }
 
@@ -292,6 +303,10 @@ fn run(ops: Vec<Op>) {
             }
             Op::Compact => {
                 table.compact().unwrap();
+            }
+            Op::Relayout(choice) => {
+                let report = table.relayout(&choice).unwrap();
+                assert_eq!(report.rows, model.len() as u64, "step {step}: {choice:?}");
             }
             Op::Reopen => {
                 drop(table);

@@ -8,6 +8,12 @@
 //! Keys are `f64`: integers, dates and timestamps convert directly, strings through
 //! [`prefix_key`], an order-preserving 8-byte prefix.
 
+use tessera_codecs::Column;
+
+use crate::keys::column_keys;
+use crate::layout::LayoutError;
+use crate::wire::{Reader, Writer};
+
 /// Order-preserving numeric key of a byte string: its first 8 bytes, big-endian.
 pub fn prefix_key(bytes: &[u8]) -> f64 {
     let mut prefix = [0u8; 8];
@@ -93,7 +99,74 @@ impl CdfModel {
         }
     }
 
+    /// Fits a model to sorted keys that also follows long runs of equal keys: after a run
+    /// longer than `2 · epsilon` a new segment starts just above the run's key (at the next
+    /// representable `f64`), at the rank past the run, so the model steps where the data
+    /// steps instead of drawing a line across the step. Used for in-block position models,
+    /// where a sorted block of dates or quantities is mostly such runs.
+    pub(crate) fn fit_runs(sorted: &[f64], epsilon: f64) -> Self {
+        let epsilon = epsilon.max(0.5);
+        // Points (key, rank, starts a segment).
+        let mut points: Vec<(f64, f64, bool)> = Vec::new();
+        let mut index = 0;
+        let mut force = false;
+        while let Some(&key) = sorted.get(index) {
+            let mut end = index + 1;
+            while sorted.get(end).is_some_and(|&other| other == key) {
+                end += 1;
+            }
+            points.push((key, index as f64, force));
+            force = false;
+            if (end - index) as f64 > 2.0 * epsilon && end < sorted.len() {
+                let after = key.next_up();
+                if sorted.get(end).is_some_and(|&next| after < next) {
+                    points.push((after, end as f64, true));
+                } else {
+                    force = true;
+                }
+            }
+            index = end;
+        }
+        let mut segments = Vec::new();
+        let mut start = 0;
+        while let Some(&(start_key, start_rank, _)) = points.get(start) {
+            let (mut slope_low, mut slope_high) = (0.0f64, f64::INFINITY);
+            let mut next = start + 1;
+            while let Some(&(key, rank, forced)) = points.get(next) {
+                let dx = key - start_key;
+                if forced || dx.is_nan() || dx <= 0.0 || !dx.is_finite() {
+                    break;
+                }
+                let low = slope_low.max((rank - epsilon - start_rank) / dx);
+                let high = slope_high.min((rank + epsilon - start_rank) / dx);
+                if low > high {
+                    break;
+                }
+                (slope_low, slope_high) = (low, high);
+                next += 1;
+            }
+            let slope = if slope_high.is_finite() {
+                (slope_low + slope_high) / 2.0
+            } else {
+                slope_low
+            };
+            segments.push(Segment {
+                start_key,
+                start_rank,
+                slope,
+            });
+            start = next;
+        }
+        Self {
+            segments,
+            sample_len: sorted.len(),
+            last_key: sorted.last().copied().unwrap_or_default(),
+            epsilon,
+        }
+    }
+
     /// Approximate number of sampled keys smaller than `key`, within `[0, sample_len]`.
+    /// Monotone: `a <= b` implies `rank(a) <= rank(b)`, exactly, in floating point.
     pub fn rank(&self, key: f64) -> f64 {
         if key.is_nan() {
             return self.sample_len as f64;
@@ -101,6 +174,12 @@ impl CdfModel {
         let position = self
             .segments
             .partition_point(|segment| segment.start_key <= key);
+        self.rank_at(position, key)
+    }
+
+    /// [`Self::rank`] given `position`, the number of segments starting at or below `key`
+    /// (callers with a faster way to find it than a binary search use this).
+    pub(crate) fn rank_at(&self, position: usize, key: f64) -> f64 {
         let Some(segment) = position
             .checked_sub(1)
             .and_then(|index| self.segments.get(index))
@@ -111,12 +190,13 @@ impl CdfModel {
             return self.sample_len as f64;
         }
         let predicted = segment.start_rank + segment.slope * (key - segment.start_key);
-        // Keep the model monotone across segment boundaries.
+        // Keep the model monotone across segment boundaries (`max`/`min` rather than
+        // `clamp`, which would panic on a damaged model; a NaN prediction becomes the floor).
         let ceiling = self
             .segments
             .get(position)
             .map_or(self.sample_len as f64, |next| next.start_rank);
-        predicted.clamp(segment.start_rank, ceiling)
+        predicted.max(segment.start_rank).min(ceiling)
     }
 
     /// Approximate fraction of the distribution below `key`, in `[0, 1]`.
@@ -144,8 +224,97 @@ impl CdfModel {
 
     /// Bytes the model takes when serialized (three `f64` per segment plus a header).
     pub fn size_bytes(&self) -> usize {
-        24 * self.segments.len() + 24
+        24 * self.segments.len() + 28
     }
+
+    /// Fits a model to the non-null values of a column, with an error bound of
+    /// [`default_epsilon`] ranks.
+    pub fn fit_column(column: &Column) -> Self {
+        let keys = column_keys(column);
+        let valid: Vec<f64> = match column.validity() {
+            None => keys,
+            Some(validity) => keys
+                .into_iter()
+                .zip(validity)
+                .filter_map(|(key, &valid)| valid.then_some(key))
+                .collect(),
+        };
+        let epsilon = default_epsilon(valid.len());
+        Self::fit(&valid, epsilon)
+    }
+
+    /// Appends the model: sample length, last key, epsilon, then the segments.
+    pub(crate) fn encode_into(&self, writer: &mut Writer) {
+        writer.u64(self.sample_len as u64);
+        writer.f64(self.last_key);
+        writer.f64(self.epsilon);
+        writer.len(self.segments.len());
+        for segment in &self.segments {
+            writer.f64(segment.start_key);
+            writer.f64(segment.start_rank);
+            writer.f64(segment.slope);
+        }
+    }
+
+    /// Reads a model written by [`Self::encode_into`], checking every property
+    /// [`Self::rank`] relies on to stay monotone and within `[0, sample_len]`.
+    pub(crate) fn decode_from(reader: &mut Reader<'_>) -> Result<Self, LayoutError> {
+        let sample_len = reader.u64()?;
+        if sample_len > MAX_SAMPLE_LEN {
+            return Err(reader.error(format!("sample length {sample_len} is too large")));
+        }
+        let last_key = reader.f64()?;
+        if last_key.is_nan() {
+            return Err(reader.error("last key is NaN"));
+        }
+        let epsilon = reader.finite_f64("epsilon")?;
+        if epsilon < 0.5 {
+            return Err(reader.error("epsilon below 0.5"));
+        }
+        let count = reader.count(24)?;
+        let mut segments: Vec<Segment> = Vec::with_capacity(count);
+        for _ in 0..count {
+            let start_key = reader.f64()?;
+            let start_rank = reader.finite_f64("start rank")?;
+            let slope = reader.finite_f64("slope")?;
+            let ordered = segments.last().is_none_or(|previous| {
+                previous.start_key < start_key && previous.start_rank <= start_rank
+            });
+            if start_key.is_nan()
+                || !ordered
+                || slope < 0.0
+                || start_rank < 0.0
+                || start_rank > sample_len as f64
+                || start_key > last_key
+            {
+                return Err(reader.error("segments are not ordered and within the sample"));
+            }
+            segments.push(Segment {
+                start_key,
+                start_rank,
+                slope,
+            });
+        }
+        if segments.is_empty() != (sample_len == 0) {
+            return Err(reader.error("segment count disagrees with the sample length"));
+        }
+        Ok(Self {
+            segments,
+            sample_len: sample_len as usize,
+            last_key,
+            epsilon,
+        })
+    }
+}
+
+/// Largest sample a serialized model may claim: ranks stay exact in `f64` below 2^53.
+const MAX_SAMPLE_LEN: u64 = 1 << 53;
+
+/// The error bound used for partitioning models: about 1/4096 of the sample, so that
+/// partitions hold equal mass to within a fraction of a percent at any partition count up to
+/// a few hundred, while the model stays a few kilobytes.
+pub fn default_epsilon(sample_len: usize) -> f64 {
+    (sample_len as f64 / 4096.0).max(0.5)
 }
 
 #[cfg(test)]
@@ -221,6 +390,29 @@ mod tests {
         let single = CdfModel::fit(&[5.0], 4.0);
         assert_eq!(single.rank(4.0), 0.0);
         assert_eq!(single.rank(6.0), 1.0);
+    }
+
+    #[test]
+    fn models_round_trip_and_damaged_ones_are_rejected() {
+        let mut seed = 3;
+        let keys: Vec<f64> = (0..2_000)
+            .map(|_| (lcg(&mut seed) % 5_000) as f64)
+            .collect();
+        let model = CdfModel::fit(&keys, 2.0);
+        let mut writer = Writer::default();
+        model.encode_into(&mut writer);
+        let bytes = writer.finish();
+        assert_eq!(bytes.len(), model.size_bytes());
+        let decoded = CdfModel::decode_from(&mut Reader::new(&bytes, 0)).unwrap();
+        assert_eq!(decoded, model);
+        // A negative slope would break monotonicity: rejected.
+        let mut damaged = bytes.clone();
+        let slope_at = 28 + 16;
+        damaged[slope_at..slope_at + 8].copy_from_slice(&(-1.0f64).to_bits().to_le_bytes());
+        assert!(CdfModel::decode_from(&mut Reader::new(&damaged, 0)).is_err());
+        for cut in 0..bytes.len() {
+            assert!(CdfModel::decode_from(&mut Reader::new(&bytes[..cut], 0)).is_err());
+        }
     }
 
     #[test]

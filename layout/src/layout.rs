@@ -13,9 +13,14 @@
 use std::fmt::Debug;
 use std::ops::RangeInclusive;
 
-use tessera_codecs::Column;
+use tessera_codecs::{Column, PhysicalKind};
 
+use crate::curve::{Curve, CurveLayout, KIND_HILBERT, KIND_Z_ORDER};
+use crate::grid::{Grid, KIND_GRID};
 use crate::predicate::Predicate;
+use crate::sorted::{KIND_SORTED, Sorted};
+use crate::tree::{KIND_GRID_TREE, decode_tree};
+use crate::wire::Reader;
 
 /// Identifies a cell within one layout: `0..layout.cell_count()`.
 pub type CellId = u32;
@@ -24,6 +29,8 @@ pub type CellId = u32;
 pub const LAYOUT_MAGIC: [u8; 4] = *b"TSLY";
 /// The serialized layout format version this build writes and reads.
 pub const LAYOUT_FORMAT_VERSION: u16 = 1;
+/// Most cells any layout may have.
+pub const MAX_CELLS: u32 = 1 << 20;
 
 /// Why a layout could not be used or read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -56,6 +63,16 @@ pub enum LayoutError {
     /// A layout's definition is inconsistent (for example a column of the wrong kind).
     #[error("invalid layout: {0}")]
     Invalid(String),
+    /// A column holds values of another kind than the layout was built for.
+    #[error("column {column:?} holds {actual:?} values, the layout was built for {expected:?}")]
+    WrongKind {
+        /// The column's name.
+        column: String,
+        /// The kind the layout was built for.
+        expected: PhysicalKind,
+        /// The kind the rows carry.
+        actual: PhysicalKind,
+    },
 }
 
 /// Named columns of equal length: the rows a layout assigns to cells or sorts.
@@ -86,9 +103,47 @@ impl<'a> ColumnSet<'a> {
         })
     }
 
+    /// Pairs columns whose lengths the caller has already checked to agree.
+    pub(crate) fn trusted(names: &'a [String], columns: &'a [Column]) -> Self {
+        Self {
+            names,
+            columns,
+            rows: columns.first().map_or(0, Column::len),
+        }
+    }
+
     /// Rows in every column.
     pub fn rows(&self) -> usize {
         self.rows
+    }
+
+    /// The column names, in order.
+    pub fn names(&self) -> &'a [String] {
+        self.names
+    }
+
+    /// The columns, in order.
+    pub fn columns(&self) -> &'a [Column] {
+        self.columns
+    }
+
+    /// The column called `name`, which must hold values of `kind`.
+    pub fn column_of_kind(
+        &self,
+        name: &str,
+        kind: PhysicalKind,
+    ) -> Result<&'a Column, LayoutError> {
+        let column = self.column(name)?;
+        let actual = column.logical().physical();
+        if actual == kind {
+            Ok(column)
+        } else {
+            Err(LayoutError::WrongKind {
+                column: name.to_owned(),
+                expected: kind,
+                actual,
+            })
+        }
     }
 
     /// The column called `name`.
@@ -138,6 +193,16 @@ pub trait Layout: Debug + Send + Sync {
     /// The layout serialized with [`LAYOUT_MAGIC`] and [`LAYOUT_FORMAT_VERSION`], readable by
     /// [`decode_layout`].
     fn encode(&self) -> Vec<u8>;
+
+    /// The predicate to prune and narrow `cell`'s blocks with: `predicate` plus any filters
+    /// the layout guarantees for rows of that cell (a grid with a functional mapping adds the
+    /// sort-column range a filter on a correlated column implies). Every row of `cell` that
+    /// matches `predicate` matches the result, so zone maps and position models may use it
+    /// in place of `predicate`; the residual filter must still apply `predicate`.
+    fn narrowing(&self, predicate: &Predicate, cell: CellId) -> Predicate {
+        let _ = cell;
+        predicate.clone()
+    }
 }
 
 /// Kind tag of [`InsertionOrder`] in the serialized form.
@@ -150,29 +215,46 @@ pub fn encode_header(kind: u8, out: &mut Vec<u8>) {
     out.push(kind);
 }
 
-/// Reads any serialized layout this build knows.
+/// Reads any serialized layout this build knows. Kinds (the byte after the version):
+/// 0 insertion order, 1 sorted, 2 Z-order, 3 Hilbert, 4 grid, 5 grid tree.
 pub fn decode_layout(bytes: &[u8]) -> Result<Box<dyn Layout>, LayoutError> {
-    let format = |offset: usize, reason: &str| LayoutError::Format {
-        offset,
-        reason: reason.to_owned(),
+    let mut reader = Reader::new(bytes, 0);
+    let short = |_| LayoutError::Format {
+        offset: bytes.len(),
+        reason: "shorter than the layout header".to_owned(),
     };
-    let header = LAYOUT_MAGIC.len() + 3;
-    if bytes.len() < header {
-        return Err(format(bytes.len(), "shorter than the layout header"));
+    let magic = [reader.u8(), reader.u8(), reader.u8(), reader.u8()];
+    let magic: Vec<u8> = magic.into_iter().collect::<Result<_, _>>().map_err(short)?;
+    if magic != LAYOUT_MAGIC {
+        return Err(LayoutError::Format {
+            offset: 0,
+            reason: "bad magic".to_owned(),
+        });
     }
-    if bytes.get(..LAYOUT_MAGIC.len()) != Some(LAYOUT_MAGIC.as_slice()) {
-        return Err(format(0, "bad magic"));
-    }
-    let version = u16::from_le_bytes([bytes[4], bytes[5]]);
+    let version = reader.u16().map_err(short)?;
     if version != LAYOUT_FORMAT_VERSION {
-        return Err(format(4, &format!("unknown format version {version}")));
+        return Err(LayoutError::Format {
+            offset: 4,
+            reason: format!("unknown format version {version}"),
+        });
     }
-    let payload = &bytes[header..];
-    match bytes[6] {
-        KIND_INSERTION_ORDER if payload.is_empty() => Ok(Box::new(InsertionOrder)),
-        KIND_INSERTION_ORDER => Err(format(header, "insertion order carries no payload")),
-        kind => Err(format(6, &format!("unknown layout kind {kind}"))),
-    }
+    let kind = reader.u8().map_err(short)?;
+    let layout: Box<dyn Layout> = match kind {
+        KIND_INSERTION_ORDER => Box::new(InsertionOrder),
+        KIND_SORTED => Box::new(Sorted::decode_payload(&mut reader)?),
+        KIND_Z_ORDER => Box::new(CurveLayout::decode_payload(&mut reader, Curve::ZOrder)?),
+        KIND_HILBERT => Box::new(CurveLayout::decode_payload(&mut reader, Curve::Hilbert)?),
+        KIND_GRID => Box::new(Grid::decode_payload(&mut reader)?),
+        KIND_GRID_TREE => Box::new(decode_tree(&mut reader)?),
+        kind => {
+            return Err(LayoutError::Format {
+                offset: 6,
+                reason: format!("unknown layout kind {kind}"),
+            });
+        }
+    };
+    reader.finish()?;
+    Ok(layout)
 }
 
 /// The baseline: one cell, rows kept in arrival order. Scans prune only by zone maps.

@@ -1,0 +1,296 @@
+//! Learned zone maps: a per-block model of where each value of the sort column sits, which
+//! narrows a scan to a row range inside the block without reading the block.
+//!
+//! A block's rows are sorted by the layout's sort column, nulls first. [`PositionModel`] is a
+//! CDF model of the block's non-null keys plus two error bounds measured on the block itself
+//! when it is fitted: how far the model may run ahead of the true position (`over`) and how
+//! far behind (`under`), for *any* key, not just the keys in the block. With the model
+//! monotone, those bounds make the narrowed range guaranteed: for `[low, high]`,
+//! every matching row lies in
+//! `[rank(low) − over, rank(next_up(high)) + under)`, shifted past the nulls.
+//!
+//! Why two bounds are enough: between two neighbouring distinct keys `a < b` the true
+//! position of any key `K` in `(a, b]` is that of `b`, and a monotone model gives
+//! `rank(next_up(a)) ≤ rank(K) ≤ rank(b)`; so `over` is the largest
+//! `rank(b) − position(b)` and `under` the largest `position(b) − rank(next_up(a))`, both
+//! taken over the block's keys. The model steps after long runs of one key
+//! ([`CdfModel`]'s run-aware fit), which keeps `under` small on duplicate-heavy blocks.
+//!
+//! Format, little-endian: `TSPM`, version `u16`, value kind, rows `u32`, nulls `u32`,
+//! `under` and `over` as `f64`, then the CDF model.
+
+use std::ops::Range as RowRange;
+
+use tessera_codecs::{Column, PhysicalKind};
+
+use crate::cdf::CdfModel;
+use crate::keys::{Span, column_keys, is_valid};
+use crate::layout::LayoutError;
+use crate::predicate::ColumnFilter;
+use crate::wire::{Reader, Writer};
+
+/// Magic that opens a serialized position model.
+pub const POSITION_MODEL_MAGIC: [u8; 4] = *b"TSPM";
+/// The position model format version this build writes and reads.
+pub const POSITION_MODEL_FORMAT_VERSION: u16 = 1;
+/// Error bound the model is fitted with, in rows, at least: small models, ranges a few dozen
+/// rows wider than exact.
+const FIT_EPSILON_MIN: f64 = 16.0;
+/// ... and at least this fraction of the block's rows, which bounds the segments a block of
+/// many short runs of duplicates needs (a run longer than twice the bound starts one).
+const FIT_EPSILON_PER_ROW: f64 = 1.0 / 512.0;
+/// Slack added to both bounds against rounding in the bounds' own arithmetic.
+const SLACK_ROWS: f64 = 1.0;
+
+/// Where each value of a sorted block's sort column sits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PositionModel {
+    kind: PhysicalKind,
+    rows: u32,
+    nulls: u32,
+    under: f64,
+    over: f64,
+    model: CdfModel,
+}
+
+impl PositionModel {
+    /// Fits the model on one block's sort column, which must be sorted: nulls first, then
+    /// ascending values (as [`crate::sort_permutation`] orders them).
+    pub fn fit(sorted: &Column) -> Result<Self, LayoutError> {
+        let rows = u32::try_from(sorted.len())
+            .map_err(|_| LayoutError::Invalid("a block holds at most 2^32 rows".to_owned()))?;
+        let nulls = (0..sorted.len())
+            .take_while(|&row| !is_valid(sorted, row))
+            .count();
+        if (nulls..sorted.len()).any(|row| !is_valid(sorted, row)) {
+            return Err(LayoutError::Invalid(
+                "a position model needs the nulls first".to_owned(),
+            ));
+        }
+        let keys: Vec<f64> = column_keys(sorted).into_iter().skip(nulls).collect();
+        if keys.windows(2).any(|pair| matches!(pair, [a, b] if a > b)) {
+            return Err(LayoutError::Invalid(
+                "a position model needs the values sorted".to_owned(),
+            ));
+        }
+        let epsilon = FIT_EPSILON_MIN.max(keys.len() as f64 * FIT_EPSILON_PER_ROW);
+        let model = CdfModel::fit_runs(&keys, epsilon);
+        // Measure both bounds over the block's distinct keys (see the module docs).
+        let (mut under, mut over) = (0.0f64, 0.0f64);
+        let mut previous_rank: Option<f64> = None;
+        let mut index = 0;
+        while let Some(&key) = keys.get(index) {
+            let position = index as f64;
+            let rank = model.rank(key);
+            over = over.max(rank - position);
+            under = under.max(position - previous_rank.unwrap_or(position));
+            // Keys above this one start at its next representable value.
+            previous_rank = Some(model.rank(key.next_up()));
+            while keys.get(index).is_some_and(|&other| other == key) {
+                index += 1;
+            }
+        }
+        Ok(Self {
+            kind: sorted.logical().physical(),
+            rows,
+            nulls: nulls as u32,
+            under: under + SLACK_ROWS,
+            over: over + SLACK_ROWS,
+            model,
+        })
+    }
+
+    /// Rows in the block.
+    pub fn rows(&self) -> u32 {
+        self.rows
+    }
+
+    /// Rows that may match `filter` (a filter on the sort column): a range guaranteed to
+    /// hold every match. A filter whose values are of another kind keeps the whole block.
+    pub fn narrow(&self, filter: &ColumnFilter) -> RowRange<u32> {
+        let span = Span::of_filter(filter, self.kind);
+        let valid = f64::from(self.rows - self.nulls);
+        let mut start = u32::MAX;
+        let mut end = 0u32;
+        if span.null && self.nulls > 0 {
+            start = 0;
+            end = self.nulls;
+        }
+        for &(low, high) in &span.intervals {
+            let first = (self.model.rank(low) - self.over).floor().clamp(0.0, valid);
+            // Keys up to `high` are those below its successor; +inf (and NaN) has none.
+            let past = if high == f64::INFINITY {
+                valid
+            } else {
+                (self.model.rank(high.next_up()) + self.under)
+                    .ceil()
+                    .clamp(0.0, valid)
+            };
+            if first < past {
+                start = start.min(self.nulls + first as u32);
+                end = end.max(self.nulls + past as u32);
+            }
+        }
+        if start >= end { 0..0 } else { start..end }
+    }
+
+    /// Bytes the serialized model takes.
+    pub fn size_bytes(&self) -> usize {
+        31 + self.model.size_bytes()
+    }
+
+    /// Serializes the model.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut writer = Writer::new(Vec::with_capacity(self.size_bytes()));
+        for byte in POSITION_MODEL_MAGIC {
+            writer.u8(byte);
+        }
+        writer.u16(POSITION_MODEL_FORMAT_VERSION);
+        writer.kind(self.kind);
+        writer.u32(self.rows);
+        writer.u32(self.nulls);
+        writer.f64(self.under);
+        writer.f64(self.over);
+        self.model.encode_into(&mut writer);
+        writer.finish()
+    }
+
+    /// Reads a model written by [`Self::encode`].
+    pub fn decode(bytes: &[u8]) -> Result<Self, LayoutError> {
+        let mut reader = Reader::new(bytes, 0);
+        for expected in POSITION_MODEL_MAGIC {
+            if reader.u8()? != expected {
+                return Err(LayoutError::Format {
+                    offset: 0,
+                    reason: "bad magic".to_owned(),
+                });
+            }
+        }
+        let version = reader.u16()?;
+        if version != POSITION_MODEL_FORMAT_VERSION {
+            return Err(LayoutError::Format {
+                offset: 4,
+                reason: format!("unknown format version {version}"),
+            });
+        }
+        let kind = reader.kind()?;
+        let rows = reader.u32()?;
+        let nulls = reader.u32()?;
+        let under = reader.finite_f64("under")?;
+        let over = reader.finite_f64("over")?;
+        let model = CdfModel::decode_from(&mut reader)?;
+        if nulls > rows
+            || model.sample_len() != (rows - nulls) as usize
+            || under < 0.0
+            || over < 0.0
+        {
+            return Err(reader.error("position model disagrees with its block"));
+        }
+        reader.finish()?;
+        Ok(Self {
+            kind,
+            rows,
+            nulls,
+            under,
+            over,
+            model,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::predicate::{Range, Scalar, Term};
+    use tessera_codecs::{ColumnValues, LogicalType};
+
+    fn filter(low: i64, high: i64) -> ColumnFilter {
+        ColumnFilter {
+            column: "k".into(),
+            terms: vec![Term::Range(Range::closed(
+                Scalar::Int(low),
+                Scalar::Int(high),
+            ))],
+        }
+    }
+
+    #[test]
+    fn narrowing_is_correct_and_tight_on_smooth_data() {
+        let mut values: Vec<i64> = (0..65_536).map(|i| i * 3 + (i % 7)).collect();
+        values.sort_unstable();
+        let mut validity = vec![true; values.len()];
+        validity[..100].fill(false);
+        let column = Column::new(
+            LogicalType::Int64,
+            ColumnValues::Int(values.clone()),
+            Some(validity),
+        )
+        .unwrap();
+        let model = PositionModel::fit(&column).unwrap();
+        assert!(model.size_bytes() < 4_096, "{} bytes", model.size_bytes());
+        for (low, high) in [
+            (0, 10),
+            (30_000, 31_000),
+            (100_000, 100_300),
+            (196_000, 300_000),
+            (-9, -1),
+        ] {
+            let range = model.narrow(&filter(low, high));
+            let matching: Vec<u32> = (100..values.len() as u32)
+                .filter(|&row| (low..=high).contains(&values[row as usize]))
+                .collect();
+            for row in &matching {
+                assert!(range.contains(row), "row {row} outside {range:?}");
+            }
+            assert!(
+                range.len() <= matching.len() + 80,
+                "{range:?} for {} rows",
+                matching.len()
+            );
+        }
+        let nulls = model.narrow(&ColumnFilter {
+            column: "k".into(),
+            terms: vec![Term::IsNull],
+        });
+        assert_eq!(nulls, 0..100);
+    }
+
+    #[test]
+    fn heavy_duplicates_keep_the_guarantee() {
+        let values: Vec<i64> = (0..10_000).map(|i| [1, 1, 1, 5, 9, 9][i % 6]).collect();
+        let mut sorted = values;
+        sorted.sort_unstable();
+        let column =
+            Column::new(LogicalType::Int64, ColumnValues::Int(sorted.clone()), None).unwrap();
+        let model = PositionModel::decode(&PositionModel::fit(&column).unwrap().encode()).unwrap();
+        for (low, high) in [(1, 1), (2, 4), (5, 5), (6, 9), (0, 100)] {
+            let range = model.narrow(&filter(low, high));
+            for (row, value) in sorted.iter().enumerate() {
+                if (low..=high).contains(value) {
+                    assert!(range.contains(&(row as u32)));
+                }
+            }
+        }
+        assert!(
+            model.narrow(&filter(2, 4)).len() < 48,
+            "no key between 1 and 5"
+        );
+        assert!(model.narrow(&filter(5, 5)).len() < 1_667 + 48);
+    }
+
+    #[test]
+    fn unsorted_blocks_and_damaged_models_are_errors() {
+        let column = Column::new(LogicalType::Int64, ColumnValues::Int(vec![3, 1]), None).unwrap();
+        assert!(PositionModel::fit(&column).is_err());
+        let sorted = Column::new(
+            LogicalType::Int64,
+            ColumnValues::Int((0..100).collect()),
+            None,
+        )
+        .unwrap();
+        let bytes = PositionModel::fit(&sorted).unwrap().encode();
+        for cut in 0..bytes.len() {
+            assert!(PositionModel::decode(&bytes[..cut]).is_err());
+        }
+    }
+}
