@@ -1,11 +1,13 @@
-//! `tessera` is the embedded database users depend on. It will own background compaction
-//! into encoded blocks, scans with zone-map pruning, versions and workload tracking; today it
-//! owns a durable [`Db`] on RocksDB ([`db`]) with a catalog of tables ([`catalog`]), the write
-//! path (insert with upsert, delete with tombstones) and the read path (point reads and
-//! snapshot scans with predicates) over the `delta` column family ([`table`]), the
-//! order-preserving key encoding ([`keys`]) and row format ([`row`]) they store, the
-//! conversion between Arrow arrays and the codec layer's typed columns ([`columnar`]), and
-//! the crate's one error type ([`Error`]).
+//! `tessera` is the embedded database users depend on: a durable [`Db`] on RocksDB
+//! ([`db`]) with a catalog of tables ([`catalog`]); the write path into delta generations and
+//! the read path over compacted blocks merged with delta ([`table`]); compaction into encoded,
+//! checksummed blocks with zone maps, deletion vectors and a primary key index, run by
+//! background workers ([`compaction`], [`block`]); immutable versions readers pin while
+//! writers publish; the workload log, the layout optimizer's inputs and re-layout
+//! ([`optimize`]); aggregates computed while scanning ([`aggregate`]); table statistics
+//! ([`stats`]); the order-preserving key encoding ([`keys`]) and row format ([`row`]); the
+//! conversion between Arrow arrays and the codec layer's typed columns ([`columnar`]); and the
+//! crate's one error type ([`Error`]).
 
 pub mod aggregate;
 pub mod block;
