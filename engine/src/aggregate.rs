@@ -33,7 +33,7 @@ use arrow::row::{RowConverter, SortField};
 use tessera_layout::Predicate;
 
 use crate::error::{Error, Result};
-use crate::table::{ScanRequest, ScanStats, Table};
+use crate::table::{ScanExplain, ScanRequest, ScanStats, Table};
 
 /// The most digits a `Decimal128` holds.
 const DECIMAL128_DIGITS_MAX: u8 = 38;
@@ -121,6 +121,8 @@ pub struct AggregateResult {
     pub batch: RecordBatch,
     /// What the scan under the aggregation did.
     pub stats: ScanStats,
+    /// How that scan went (layout, cells and blocks visited, encodings read, phases).
+    pub explain: ScanExplain,
 }
 
 impl Table {
@@ -168,10 +170,11 @@ impl Table {
             predicate: request.predicate,
             limit: None,
         };
-        let (_, stats) = self.scan_into(scan, &mut |batch| aggregator.update(&batch))?;
+        let (_, stats, explain) = self.scan_into(scan, &mut |batch| aggregator.update(&batch))?;
         Ok(AggregateResult {
             batch: aggregator.finish()?,
             stats,
+            explain,
         })
     }
 }

@@ -206,10 +206,10 @@ pub(crate) fn load(db: &DbInner, table_id: u32, table: &str) -> Result<(TableVer
                 format!("it describes block {}", meta.id),
             ));
         }
-        if meta.layout_version == layout_version {
+        if meta.layout_version == layout_version && meta.id < next_block_id {
             blocks.push(Arc::new(meta));
         } else {
-            // Left by a re-layout that died before its switch.
+            // Left by a compaction or re-layout that died before its switch.
             stale.delete_cf(db.cf(CF_BLOCK_META)?, key);
         }
         iterator.next();
@@ -517,6 +517,7 @@ fn write_step(
         }
     }
     let mut deletions: HashMap<u64, RoaringBitmap> = HashMap::new();
+    let mut existing: std::collections::HashSet<Vec<u8>> = Default::default();
     if !candidates.is_empty() {
         let keys: Vec<Vec<u8>> = candidates
             .iter()
@@ -531,9 +532,16 @@ fn write_step(
                 key: hex(index_key),
                 reason: format!("{} bytes, expected 12", location.len()),
             })?;
+            if current.block(block).is_none() {
+                // An entry written for a block a crash left unpublished: the key's row is
+                // still in delta, which this step folds.
+                continue;
+            }
             deletions.entry(block).or_default().insert(row);
             if *tombstone {
                 batch.delete_cf(pk_index, index_key);
+            } else if let Some(key) = index_key.get(TABLE_ID_BYTES + 4..) {
+                existing.insert(key.to_vec());
             }
         }
     }
@@ -545,26 +553,34 @@ fn write_step(
         .map(ColumnBuilder::finish_column)
         .collect::<Result<Vec<Column>>>()?;
     let mut next_block_id = current.next_block_id;
+    let mut early = WriteBatch::default();
     let new_blocks = build_blocks(
         db,
         state,
         (current.layout.as_ref(), current.layout_version),
-        &columns,
-        &|row| step.row_key(row),
+        (&columns, &|row| step.row_key(row)),
         &mut next_block_id,
-        (&mut batch, None),
+        Sink {
+            batch: &mut early,
+            switch: &mut batch,
+            flush_every: Some(64 << 20),
+            deferred: &|row| !existing.is_empty() && existing.contains(step.row_key(row)),
+        },
         report,
     )?;
+    // New blocks are unreachable until the manifest names them (a crash before the switch
+    // leaves blocks at or above its next block id, which the next open deletes), so they are
+    // written before it and the switch below holds readers back only briefly.
+    if !early.is_empty() {
+        db.write(early)
+            .map_err(storage(format!("writing blocks of table {table:?}")))?;
+    }
 
     // Deletion vectors of older blocks.
     let mut replaced: HashMap<u64, Arc<BlockMeta>> = HashMap::new();
     for (block, rows) in deletions {
         let Some(meta) = current.block(block) else {
-            return Err(Error::Corrupt {
-                what: format!("index of table {table:?}"),
-                key: block.to_string(),
-                reason: "an index entry names a block the table does not have".to_owned(),
-            });
+            continue;
         };
         let mut updated = BlockMeta::clone(meta);
         report.rows_deleted += (&rows - &updated.deleted).len();
@@ -738,10 +754,14 @@ pub(crate) fn relayout(
         db,
         state,
         (layout.as_ref(), new_version),
-        &columns,
-        &key_of,
+        (&columns, &key_of),
         &mut next_block_id,
-        (&mut batch, Some(64 << 20)),
+        Sink {
+            batch: &mut batch,
+            switch: &mut WriteBatch::default(),
+            flush_every: Some(64 << 20),
+            deferred: &|_| false,
+        },
         &mut report,
     )?;
     // Everything up to the switch is written before it, so the switch holds readers back
@@ -796,21 +816,37 @@ pub(crate) fn relayout(
     })
 }
 
+/// Where [`build_blocks`] puts what it writes.
+struct Sink<'a> {
+    /// Chunks, metas and index entries no reader can reach before the switch.
+    batch: &'a mut WriteBatch,
+    /// The switch batch: index entries of the rows `deferred` names.
+    switch: &'a mut WriteBatch,
+    /// Write and empty `batch` whenever it passes this many bytes.
+    flush_every: Option<usize>,
+    /// Rows whose index entry must wait for the switch: keys that already have an entry,
+    /// which a crash before the switch must not leave pointing at an unpublished block.
+    deferred: &'a dyn Fn(usize) -> bool,
+}
+
 /// Routes rows (`columns`, with primary keys from `key_of`) to the cells of `layout`, orders
 /// each cell, cuts blocks of [`BLOCK_ROWS`] rows, encodes them, and puts chunks, metas and
-/// index entries into `batch`. With `flush_every`, the batch is written and emptied whenever
-/// it passes that many bytes (for writes no reader can see yet, such as a re-layout's).
-#[allow(clippy::too_many_arguments)]
+/// index entries into the sink's batches.
 fn build_blocks<'k>(
     db: &DbInner,
     state: &TableState,
     (layout, layout_version): (&dyn Layout, u32),
-    columns: &[Column],
-    key_of: &dyn Fn(usize) -> &'k [u8],
+    (columns, key_of): (&[Column], &dyn Fn(usize) -> &'k [u8]),
     next_block_id: &mut u64,
-    (batch, flush_every): (&mut WriteBatch, Option<usize>),
+    sink: Sink<'_>,
     report: &mut CompactionReport,
 ) -> Result<Vec<Arc<BlockMeta>>> {
+    let Sink {
+        batch,
+        switch,
+        flush_every,
+        deferred,
+    } = sink;
     let table = state.meta.name().to_owned();
     let table_id = state.meta.id();
     let rows = columns.first().map_or(0, Column::len);
@@ -904,7 +940,12 @@ fn build_blocks<'k>(
                 if pk_max.is_none_or(|max| key > max) {
                     pk_max = Some(key);
                 }
-                batch.put_cf(
+                let target = if deferred(source) {
+                    &mut *switch
+                } else {
+                    &mut *batch
+                };
+                target.put_cf(
                     pk_index,
                     pk_index_key(table_id, layout_version, key),
                     encode_location(block_id, position as u32),

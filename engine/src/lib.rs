@@ -7,7 +7,8 @@
 //! ([`optimize`]); aggregates computed while scanning ([`aggregate`]); table statistics
 //! ([`stats`]); the order-preserving key encoding ([`keys`]) and row format ([`row`]); the
 //! conversion between Arrow arrays and the codec layer's typed columns ([`columnar`]); and the
-//! crate's one error type ([`Error`]).
+//! crate's one error type ([`Error`]). [`fuzz`] holds the logic of the `engine_ops` fuzz
+//! target.
 
 pub mod aggregate;
 pub mod block;
@@ -19,6 +20,7 @@ pub mod compaction;
 pub mod db;
 pub mod error;
 mod evaluate;
+pub mod fuzz;
 pub mod keys;
 pub mod optimize;
 pub mod row;

@@ -297,12 +297,17 @@ impl Table {
         let first = self.db.allocate_sequences(rows as u64)?;
         let table_id = self.state.meta.id();
         let mut bytes = 0u64;
-        for (row, (key, sequence)) in keys.into_iter().zip(first..).enumerate() {
+        let prefix = delta_prefix(table_id, writer.generation);
+        let mut key = Vec::new();
+        for (row, (primary_key, sequence)) in keys.iter().zip(first..).enumerate() {
             value.clear();
             encode_row(&columns, row, &mut value)?;
-            let key = delta_key(table_id, writer.generation, &key, sequence);
+            key.clear();
+            key.extend_from_slice(&prefix);
+            key.extend_from_slice(primary_key);
+            key.extend_from_slice(&sequence.to_be_bytes());
             bytes += (key.len() + value.len()) as u64;
-            write.put_cf(delta, key, &value);
+            write.put_cf(delta, &key, &value);
         }
         self.db
             .write(write)
@@ -495,14 +500,13 @@ impl Table {
     }
 
     /// Runs a scan and hands its batches to `sink` one at a time, in scan order; returns the
-    /// schema of the batches and what the scan did. A sink error stops the scan.
+    /// schema of the batches, what the scan did and how. A sink error stops the scan.
     pub fn scan_into(
         &self,
         request: ScanRequest,
         sink: &mut dyn FnMut(RecordBatch) -> Result<()>,
-    ) -> Result<(SchemaRef, ScanStats)> {
-        let (schema, stats, _) = self.scan_with(request, sink)?;
-        Ok((schema, stats))
+    ) -> Result<(SchemaRef, ScanStats, ScanExplain)> {
+        self.scan_with(request, sink)
     }
 
     /// [`Self::scan_rows`], then the scan is logged for the layout optimizer.
