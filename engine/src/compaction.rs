@@ -327,7 +327,7 @@ fn compact_locked(db: &DbInner, state: &TableState) -> Result<CompactionReport> 
         writer.generation = sealed.checked_add(1).ok_or(Error::Exhausted {
             what: "delta generations",
         })?;
-        state.delta_bytes.store(0, Ordering::Relaxed);
+        state.delta_bytes.store(0, Ordering::SeqCst);
         sealed
     };
     let first = state.versions.pin().folded_through.saturating_add(1);

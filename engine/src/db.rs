@@ -179,7 +179,7 @@ pub(crate) fn storage(operation: impl Into<String>) -> impl FnOnce(rocksdb::Erro
     move |source| Error::Storage { operation, source }
 }
 
-fn column_family_options(name: &str, engine: &Options) -> rocksdb::Options {
+fn column_family_options(name: &str, engine: &Options, cache: &rocksdb::Cache) -> rocksdb::Options {
     let mut options = rocksdb::Options::default();
     match name {
         CF_DELTA => {
@@ -204,7 +204,17 @@ fn column_family_options(name: &str, engine: &Options) -> rocksdb::Options {
                 options.set_blob_compression_type(rocksdb::DBCompressionType::None);
             }
         }
-        CF_PK_INDEX => options.set_compression_type(rocksdb::DBCompressionType::Lz4),
+        CF_PK_INDEX => {
+            // Point lookups: a bloom filter skips files without the key, blocks stay
+            // uncompressed so a cached block is read without decompressing it.
+            options.set_compression_type(rocksdb::DBCompressionType::None);
+            let mut table = rocksdb::BlockBasedOptions::default();
+            table.set_bloom_filter(10.0, false);
+            table.set_block_cache(cache);
+            table.set_cache_index_and_filter_blocks(true);
+            table.set_pin_l0_filter_and_index_blocks_in_cache(true);
+            options.set_block_based_table_factory(&table);
+        }
         _ => {}
     }
     options
@@ -232,9 +242,12 @@ impl Db {
                 names.push(name);
             }
         }
-        let descriptors = names
-            .iter()
-            .map(|name| ColumnFamilyDescriptor::new(name, column_family_options(name, &options)));
+        // RocksDB's block cache for the index family (the engine's own cache holds decoded
+        // chunks).
+        let cache = rocksdb::Cache::new_lru_cache(INDEX_CACHE_BYTES);
+        let descriptors = names.iter().map(|name| {
+            ColumnFamilyDescriptor::new(name, column_family_options(name, &options, &cache))
+        });
         let rocks = DB::open_cf_descriptors(&db_options, &path, descriptors)
             .map_err(|source| open_error(&path, source))?;
         let inner = DbInner {
@@ -404,6 +417,9 @@ impl Db {
             .map_err(storage("syncing the WAL"))
     }
 }
+
+/// Bytes of RocksDB's block cache for `pk_index`.
+const INDEX_CACHE_BYTES: usize = 256 << 20;
 
 /// Tables waiting for a background compaction at most; a full queue drops the request and
 /// the table is queued again by its next write.

@@ -353,7 +353,7 @@ impl Table {
 
     /// Counts written delta bytes and queues a background compaction past the threshold.
     fn wrote(&self, bytes: u64) {
-        let total = self.state.delta_bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        let total = self.state.delta_bytes.fetch_add(bytes, Ordering::SeqCst) + bytes;
         if total >= self.db.compaction_threshold
             && !self.state.scheduled.swap(true, Ordering::AcqRel)
             && !self.db.schedule_compaction(self.state.meta.id())
@@ -406,7 +406,12 @@ impl Table {
         let delta = self.db.cf(CF_DELTA)?;
         let all: Vec<usize> = (0..self.state.kinds.len()).collect();
         let mut builders = self.state.builders(&all);
-        for generation in (version.folded_through.saturating_add(1)..=generation).rev() {
+        let first_live = version.folded_through.saturating_add(1);
+        // Nothing was written since the last compaction folded everything: no delta to read.
+        let delta_empty =
+            first_live == generation && self.state.delta_bytes.load(Ordering::SeqCst) == 0;
+        let live = (first_live..=generation).rev().filter(|_| !delta_empty);
+        for generation in live {
             let lower = delta_key(table_id, generation, &primary_key, 0);
             let newest = delta_key(table_id, generation, &primary_key, u64::MAX);
             let mut options = ReadOptions::default();
