@@ -300,80 +300,55 @@ fn decode_scalar(reader: &mut ByteReader<'_>) -> Result<Scalar, String> {
     })
 }
 
+/// The smallest and largest of the present values under an order given by `less`.
+fn extremes<T: Copy>(
+    values: impl Iterator<Item = T>,
+    less: impl Fn(T, T) -> bool,
+) -> Option<(T, T)> {
+    let mut values = values;
+    let first = values.next()?;
+    Some(values.fold((first, first), |(min, max), value| {
+        (
+            if less(value, min) { value } else { min },
+            if less(max, value) { value } else { max },
+        )
+    }))
+}
+
 /// The zone map of a column: smallest and largest non-null value, or `None` when every
 /// value is null (or a string bound cannot be kept, see the module documentation).
 pub fn zone_of(column: &Column) -> Option<(Scalar, Scalar)> {
-    let present = |row: usize| !column.is_null(row);
+    let present = |row: &usize| !column.is_null(*row);
+    fn kept<'a, T: Copy + 'a>(
+        values: &'a [T],
+        present: &'a impl Fn(&usize) -> bool,
+    ) -> impl Iterator<Item = T> + 'a {
+        values
+            .iter()
+            .enumerate()
+            .filter(move |(row, _)| present(row))
+            .map(|(_, value)| *value)
+    }
     match column.values() {
-        ColumnValues::Int(values) => {
-            let mut iter = values
-                .iter()
-                .enumerate()
-                .filter(|(row, _)| present(*row))
-                .map(|(_, value)| *value);
-            let first = iter.next()?;
-            let (min, max) = iter.fold((first, first), |(min, max), value| {
-                (min.min(value), max.max(value))
-            });
-            Some((Scalar::Int(min), Scalar::Int(max)))
-        }
+        ColumnValues::Int(values) => extremes(kept(values, &present), |a, b| a < b)
+            .map(|(min, max)| (Scalar::Int(min), Scalar::Int(max))),
         ColumnValues::Float(values) => {
-            let mut iter = values
-                .iter()
-                .enumerate()
-                .filter(|(row, _)| present(*row))
-                .map(|(_, value)| *value);
-            let first = iter.next()?;
-            let (min, max) = iter.fold((first, first), |(min, max), value| {
-                (
-                    if float_order(value, min).is_lt() {
-                        value
-                    } else {
-                        min
-                    },
-                    if float_order(value, max).is_gt() {
-                        value
-                    } else {
-                        max
-                    },
-                )
-            });
-            Some((Scalar::Float(min), Scalar::Float(max)))
+            extremes(kept(values, &present), |a, b| float_order(a, b).is_lt())
+                .map(|(min, max)| (Scalar::Float(min), Scalar::Float(max)))
         }
-        ColumnValues::Decimal(values) => {
-            let mut iter = values
-                .iter()
-                .enumerate()
-                .filter(|(row, _)| present(*row))
-                .map(|(_, value)| *value);
-            let first = iter.next()?;
-            let (min, max) = iter.fold((first, first), |(min, max), value| {
-                (min.min(value), max.max(value))
-            });
-            Some((Scalar::Decimal(min), Scalar::Decimal(max)))
-        }
-        ColumnValues::Bool(values) => {
-            let mut iter = values
-                .iter()
-                .enumerate()
-                .filter(|(row, _)| present(*row))
-                .map(|(_, value)| *value);
-            let first = iter.next()?;
-            let (min, max) = iter.fold((first, first), |(min, max), value| {
-                (min & value, max | value)
-            });
-            Some((Scalar::Bool(min), Scalar::Bool(max)))
-        }
+        ColumnValues::Decimal(values) => extremes(kept(values, &present), |a, b| a < b)
+            .map(|(min, max)| (Scalar::Decimal(min), Scalar::Decimal(max))),
+        ColumnValues::Bool(values) => extremes(kept(values, &present), |a, b| !a & b)
+            .map(|(min, max)| (Scalar::Bool(min), Scalar::Bool(max))),
         ColumnValues::Bytes(values) => {
-            let mut iter = values
-                .iter()
-                .enumerate()
-                .filter(|(row, _)| present(*row))
-                .map(|(_, value)| value);
-            let first = iter.next()?;
-            let (min, max) = iter.fold((first, first), |(min, max), value| {
-                (min.min(value), max.max(value))
-            });
+            let (min, max) = extremes(
+                values
+                    .iter()
+                    .enumerate()
+                    .filter(|(row, _)| present(row))
+                    .map(|(_, value)| value),
+                |a, b| a < b,
+            )?;
             let min = min.get(..ZONE_BYTES_LIMIT).unwrap_or(min).to_vec();
             let max = if max.len() > ZONE_BYTES_LIMIT {
                 successor(max.get(..ZONE_BYTES_LIMIT).unwrap_or(max).to_vec())?

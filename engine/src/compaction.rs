@@ -853,13 +853,7 @@ fn build_blocks<'k>(
     let pk_index = db.cf(CF_PK_INDEX)?;
     let block_meta_cf = db.cf(CF_BLOCK_META)?;
     let blocks_cf = db.cf(CF_BLOCKS)?;
-    let names: Vec<String> = state
-        .meta
-        .schema()
-        .fields()
-        .iter()
-        .map(|field| field.name().clone())
-        .collect();
+    let names = state.column_names();
     let layout_error = |source| Error::Layout {
         table: table.clone(),
         source,

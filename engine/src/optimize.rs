@@ -170,13 +170,7 @@ pub(crate) fn optimize_table(
     let _span = tracing::info_span!("optimize", table = %table).entered();
     compact_table(db, state)?;
     let (columns, total) = sample(db, state)?;
-    let names: Vec<String> = state
-        .meta
-        .schema()
-        .fields()
-        .iter()
-        .map(|field| field.name().clone())
-        .collect();
+    let names = state.column_names();
     let layout_error = |source| Error::Layout {
         table: table.clone(),
         source,
@@ -229,12 +223,7 @@ impl Table {
         let (db, state) = (self.db(), self.state());
         compact_table(db, state)?;
         let (columns, total) = sample(db, state)?;
-        let names: Vec<String> = self
-            .schema()
-            .fields()
-            .iter()
-            .map(|field| field.name().clone())
-            .collect();
+        let names = state.column_names();
         let layout_error = |source| Error::Layout {
             table: self.name().to_owned(),
             source,

@@ -112,10 +112,9 @@ pub enum RowValue {
     Tombstone,
 }
 
-/// Decodes a delta value of a table whose columns hold `kinds`. `Err` carries the reason;
-/// the caller names the table and key.
-pub fn decode_row(bytes: &[u8], kinds: &[PhysicalKind]) -> std::result::Result<RowValue, String> {
-    let mut reader = ByteReader::new(bytes);
+/// Reads the header of a delta value of a table with `columns` columns: `Ok(false)` for a
+/// tombstone (all of it read), `Ok(true)` for a row whose values follow.
+fn read_header(reader: &mut ByteReader<'_>, columns: usize) -> std::result::Result<bool, String> {
     let version = reader.byte()?;
     if version != ROW_FORMAT_VERSION {
         return Err(format!(
@@ -123,20 +122,26 @@ pub fn decode_row(bytes: &[u8], kinds: &[PhysicalKind]) -> std::result::Result<R
         ));
     }
     match reader.byte()? {
-        KIND_TOMBSTONE => {
-            return if reader.bytes.is_empty() {
-                Ok(RowValue::Tombstone)
-            } else {
-                Err(format!("{} bytes after a tombstone", reader.bytes.len()))
-            };
-        }
+        KIND_TOMBSTONE if reader.bytes.is_empty() => return Ok(false),
+        KIND_TOMBSTONE => return Err(format!("{} bytes after a tombstone", reader.bytes.len())),
         KIND_ROW => {}
         other => return Err(format!("row kind {other}")),
     }
     let count = u16::from_le_bytes(reader.array()?) as usize;
-    if count != kinds.len() {
-        return Err(format!("{count} columns, the table has {}", kinds.len()));
+    if count != columns {
+        return Err(format!("{count} columns, the table has {columns}"));
     }
+    Ok(true)
+}
+
+/// Decodes a delta value of a table whose columns hold `kinds`. `Err` carries the reason;
+/// the caller names the table and key.
+pub fn decode_row(bytes: &[u8], kinds: &[PhysicalKind]) -> std::result::Result<RowValue, String> {
+    let mut reader = ByteReader::new(bytes);
+    if !read_header(&mut reader, kinds.len())? {
+        return Ok(RowValue::Tombstone);
+    }
+    let count = kinds.len();
     let mut values = Vec::with_capacity(count);
     for (index, &kind) in kinds.iter().enumerate() {
         let tag = reader.byte()?;
@@ -289,21 +294,8 @@ pub fn decode_row_into(
     builders: &mut [ColumnBuilder],
 ) -> std::result::Result<bool, String> {
     let mut reader = ByteReader::new(bytes);
-    let version = reader.byte()?;
-    if version != ROW_FORMAT_VERSION {
-        return Err(format!(
-            "row format version {version}, this build reads {ROW_FORMAT_VERSION}"
-        ));
-    }
-    match reader.byte()? {
-        KIND_TOMBSTONE if reader.bytes.is_empty() => return Ok(false),
-        KIND_TOMBSTONE => return Err(format!("{} bytes after a tombstone", reader.bytes.len())),
-        KIND_ROW => {}
-        other => return Err(format!("row kind {other}")),
-    }
-    let count = u16::from_le_bytes(reader.array()?) as usize;
-    if count != builders.len() {
-        return Err(format!("{count} columns, the table has {}", builders.len()));
+    if !read_header(&mut reader, builders.len())? {
+        return Ok(false);
     }
     for (index, builder) in builders.iter_mut().enumerate() {
         let tag = reader.byte()?;

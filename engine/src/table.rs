@@ -104,6 +104,16 @@ impl TableState {
         }
     }
 
+    /// The table's column names, in table order.
+    pub(crate) fn column_names(&self) -> Vec<String> {
+        self.meta
+            .schema()
+            .fields()
+            .iter()
+            .map(|field| field.name().clone())
+            .collect()
+    }
+
     pub(crate) fn builders(&self, projection: &[usize]) -> Vec<ColumnBuilder> {
         let schema = self.meta.schema();
         projection

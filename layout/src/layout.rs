@@ -3,8 +3,10 @@
 //!
 //! A [`Layout`] is an immutable, serializable decision. The engine routes every row it
 //! compacts through [`Layout::assign`], stores each cell's rows in [`Layout::order`],
-//! and asks [`Layout::cells`] which cells a scan must visit. A layout never sees storage; it
-//! sees column values ([`ColumnSet`]) and predicates.
+//! asks [`Layout::cells`] which cells a scan must visit, and prunes and narrows each cell's
+//! blocks with [`Layout::narrowing`]. A layout never sees storage; it sees column values
+//! ([`ColumnSet`]) and predicates. The kinds: [`InsertionOrder`], [`crate::Sorted`],
+//! [`crate::CurveLayout`] (Z-order, Hilbert), [`crate::Grid`] and [`crate::GridTree`].
 //!
 //! Every layout serializes to a self-describing byte string: a magic, a format version, a
 //! kind tag, then the kind's own payload, all little-endian. [`decode_layout`] reads any

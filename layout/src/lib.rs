@@ -5,6 +5,43 @@
 //! workload log, learned zone maps and learned sort. It takes samples, predicates and a
 //! workload and returns decisions (a layout, a cell id, cell ranges, a sort permutation, a row
 //! range); it never does I/O and never sees RocksDB.
+//!
+//! How the engine uses it, in one place: the workload log records each scan's predicate; the
+//! optimizer turns a sample and the log into a [`Layout`], which serializes into the catalog;
+//! compaction routes rows with [`Layout::assign`] and stores each cell in [`Layout::order`]
+//! (a [`LearnedSorter`] permutation); a scan visits [`Layout::cells`], prunes and narrows each
+//! cell's blocks with [`Layout::narrowing`] and every block's [`PositionModel`].
+//!
+//! ```
+//! use tessera_codecs::{Column, ColumnValues, LogicalType};
+//! use tessera_layout::{
+//!     ColumnFilter, ColumnSet, Constraints, CostModel, Layout, PositionModel, Predicate, Range,
+//!     Scalar, Term, Workload, decode_layout, optimize,
+//! };
+//!
+//! let names = vec!["day".to_owned(), "qty".to_owned()];
+//! let columns = vec![
+//!     Column::new(LogicalType::Date32, ColumnValues::Int((0..10_000).map(|i| i % 365).collect()), None)?,
+//!     Column::new(LogicalType::Int64, ColumnValues::Int((0..10_000).map(|i| i % 50).collect()), None)?,
+//! ];
+//! let sample = ColumnSet::new(&names, &columns)?;
+//! let mut workload = Workload::default();
+//! workload.record(Predicate::all().and(ColumnFilter {
+//!     column: "day".into(),
+//!     terms: vec![Term::Range(Range::closed(Scalar::Int(10), Scalar::Int(20)))],
+//! }));
+//! let constraints = Constraints { table_rows: 1_000_000, ..Constraints::default() };
+//! let layout = optimize(&sample, &workload.predicates(), &CostModel::default(), &constraints);
+//! let stored = decode_layout(&layout.encode())?; // what the catalog keeps
+//! let cells = stored.assign(&sample)?; // compaction: each row's cell
+//! let query = &workload.predicates()[0];
+//! let visit = stored.cells(query); // a scan: the cells that may match
+//! assert!(cells.iter().enumerate().all(|(row, cell)| {
+//!     (10..=20).contains(&(row as i64 % 365)) <= visit.iter().any(|range| range.contains(cell))
+//! }));
+//! # let _ = PositionModel::fit;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![deny(clippy::indexing_slicing)]
 
 pub mod cdf;

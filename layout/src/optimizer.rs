@@ -12,9 +12,12 @@
 //! Candidates: insertion order; sorted by each of the most useful columns; Z-order and
 //! Hilbert over them; learned grids, one per choice of sort column, whose partitions per
 //! column are found by a greedy search over powers of two (value sets for columns with few
-//! distinct values); the best grid with correlated column pairs partitioned conditionally;
-//! and grid trees that split the best grid's space where the workload differs. The search
-//! is deterministic and bounded by [`Constraints::evaluations_max`].
+//! distinct values), each also tried with functional mappings of correlated integer columns
+//! onto the sort column; the best grid with correlated column pairs partitioned
+//! conditionally; and grid trees that split the best grid's space where the workload
+//! differs, with a grid searched for each side. The search is deterministic and bounded by
+//! [`Constraints::evaluations_max`]; grid candidates are assigned from cached per-row model
+//! ranks, so an evaluation costs a pass over the sample plus the workload's cell visits.
 //!
 //! With an empty workload there is nothing to tune for: the data-only default is a sorted
 //! layout on [`Constraints::default_sort`] (the primary key, say), or on the first column.
@@ -205,7 +208,7 @@ pub fn build_layout(
     cost: &CostModel,
     constraints: &Constraints,
 ) -> Result<Box<dyn Layout>, LayoutError> {
-    let cells = cells_cap(sample.rows(), cost, constraints);
+    let cells = cells_cap(sample.rows(), constraints);
     Ok(match choice {
         LayoutChoice::InsertionOrder => Box::new(InsertionOrder),
         LayoutChoice::Sorted(key) => Box::new(Sorted::fit(sample, key, cells)?),
@@ -221,14 +224,13 @@ pub fn build_layout(
 }
 
 /// Most cells worth having: the constraint, and no fewer rows per cell than allowed.
-fn cells_cap(sample_rows: usize, cost: &CostModel, constraints: &Constraints) -> u32 {
+fn cells_cap(sample_rows: usize, constraints: &Constraints) -> u32 {
     let table_rows = if constraints.table_rows == 0 {
         sample_rows as u64
     } else {
         constraints.table_rows
     };
     let by_rows = table_rows / constraints.cell_rows_min.max(1);
-    let _ = cost;
     by_rows
         .min(u64::from(constraints.cells_max))
         .clamp(1, u64::from(MAX_CELLS)) as u32
@@ -372,7 +374,6 @@ impl Context {
         let context = Self {
             cells_cap: cells_cap(
                 sample_rows.max(1),
-                cost,
                 &Constraints {
                     table_rows: table_rows as u64,
                     ..constraints.clone()
@@ -1509,4 +1510,87 @@ pub(crate) fn gather(column: &Column, rows: &[usize]) -> Result<Column, LayoutEr
     });
     Column::new(column.logical().clone(), values, validity)
         .map_err(|error| LayoutError::Invalid(error.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tessera_codecs::{BytesColumn, LogicalType};
+
+    fn context() -> Context {
+        let rows = 3_000;
+        let x: Vec<i64> = (0..rows).map(|i| (i * 7_919) % 1_000).collect();
+        let y: Vec<i64> = x.iter().zip(0..).map(|(&v, i)| v + (i * 13) % 30).collect();
+        let modes = ["a", "b", "c", "d"];
+        let z: Vec<&[u8]> = (0..rows)
+            .map(|i| modes[(i % 4) as usize].as_bytes())
+            .collect();
+        let validity: Vec<bool> = (0..rows).map(|i| i % 37 != 0).collect();
+        let names = ["x", "y", "z"].map(str::to_owned).to_vec();
+        let columns = vec![
+            Column::new(LogicalType::Int64, ColumnValues::Int(x), None).unwrap(),
+            Column::new(LogicalType::Int64, ColumnValues::Int(y), Some(validity)).unwrap(),
+            Column::new(
+                LogicalType::Utf8,
+                ColumnValues::Bytes(BytesColumn::from_values(z).unwrap()),
+                None,
+            )
+            .unwrap(),
+        ];
+        Context::from_parts(
+            names,
+            columns,
+            Vec::new(),
+            &CostModel::default(),
+            &Constraints::default(),
+            rows as usize,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn cached_assignment_agrees_with_the_layout() {
+        let context = context();
+        let set = context.set();
+        let mapping = crate::grid::fit_mapping(&set, "x", "y").unwrap();
+        let plans = [
+            (vec![("x", 8, Mode::Ranges), ("z", 3, Mode::Values)], vec![]),
+            (
+                vec![("x", 4, Mode::Ranges), ("y", 5, Mode::Conditional(0))],
+                vec![],
+            ),
+            (
+                vec![("z", 2, Mode::Values), ("y", 3, Mode::Ranges)],
+                vec![mapping],
+            ),
+        ];
+        for (choices, mappings) in plans {
+            let choices: Vec<Choice> = choices
+                .into_iter()
+                .map(|(column, partitions, mode)| Choice {
+                    column: column.to_owned(),
+                    partitions,
+                    mode,
+                })
+                .collect();
+            // Twice: the second run reads every cache.
+            for _ in 0..2 {
+                let grid = context.build_grid(Some("x"), &choices, &mappings).unwrap();
+                assert_eq!(
+                    context.assign_grid(&grid).unwrap(),
+                    grid.assign(&set).unwrap(),
+                    "{}",
+                    grid.describe()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn rank_correlation_sees_correlated_columns() {
+        let context = context();
+        assert!(context.rank_correlation("x", "y") > 0.9);
+        assert!(context.rank_correlation("x", "z").abs() < 0.2);
+        assert_eq!(pearson(&[(1.0, 1.0)]), 0.0);
+    }
 }
