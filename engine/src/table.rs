@@ -605,6 +605,7 @@ impl Table {
             .sum();
         stats.blocks_total = version.blocks.len() as u64;
         let mut candidates: Vec<&Arc<BlockMeta>> = Vec::new();
+        let mut narrowed: HashMap<u32, Predicate> = HashMap::new();
         for block in &version.blocks {
             let in_cells = block.layout_version != version.layout_version
                 || cells.iter().any(|range| range.contains(&block.cell));
@@ -616,7 +617,15 @@ impl Table {
                 && high_key
                     .as_deref()
                     .is_none_or(|high| block.pk_min.as_slice() < high);
-            let zones_overlap = request.predicate.filters.iter().all(|filter| {
+            // The layout may know more about a cell's rows than the predicate says.
+            let pruning = if block.layout_version == version.layout_version {
+                narrowed
+                    .entry(block.cell)
+                    .or_insert_with(|| layout.narrowing(&request.predicate, block.cell))
+            } else {
+                &request.predicate
+            };
+            let zones_overlap = pruning.filters.iter().all(|filter| {
                 let Some(&index) = column_index.get(filter.column.as_str()) else {
                     return true;
                 };
@@ -659,7 +668,11 @@ impl Table {
                 && let Ok(model) = tessera_layout::PositionModel::decode(&block.position)
                 && model.rows() as usize == rows
             {
-                for filter in request.predicate.filters_on(&sort_column) {
+                let pruning = narrowed
+                    .get(&block.cell)
+                    .filter(|_| block.layout_version == version.layout_version)
+                    .unwrap_or(&request.predicate);
+                for filter in pruning.filters_on(&sort_column) {
                     let range = model.narrow(filter);
                     first = first.max(range.start as usize);
                     past = past.min(range.end as usize);
