@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One entry point for every job, so a fresh machine needs nothing but this checkout:
-#   bash scripts/run.sh main [ARGS...]   the main job (today: the codec report on TPC-H lineitem)
+#   bash scripts/run.sh main [ARGS...]   the main job: `tessera quickstart` (TPC-H lineitem, scale 0.1)
+#   bash scripts/run.sh codecs [ARGS...] the codec report on TPC-H lineitem
 #   bash scripts/run.sh test             the whole test suite, then the loom model checks
 #   bash scripts/run.sh setup            only install what is missing
 # It installs the system packages the build needs when they are missing (as root, or through
@@ -41,6 +42,10 @@ case "$job" in
     ;;
   main)
     setup
+    cargo run --release -p tessera-cli -- quickstart "$@"
+    ;;
+  codecs)
+    setup
     cargo run --release -p tessera-benches --bin codec_report -- "$@"
     ;;
   test)
@@ -50,7 +55,7 @@ case "$job" in
     cargo test -p tessera --features loom --lib version::loom
     ;;
   *)
-    echo "usage: bash scripts/run.sh main|test|setup [ARGS...]" >&2
+    echo "usage: bash scripts/run.sh main|codecs|test|setup [ARGS...]" >&2
     exit 2
     ;;
 esac
