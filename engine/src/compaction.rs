@@ -464,7 +464,9 @@ impl Step {
         if self.first_key.is_none() {
             self.first_key = Some(primary_key.to_vec());
         }
-        self.last_key = Some(primary_key.to_vec());
+        let last = self.last_key.get_or_insert_with(Vec::new);
+        last.clear();
+        last.extend_from_slice(primary_key);
         self.entries += 1;
         Ok(())
     }

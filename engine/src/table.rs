@@ -815,6 +815,7 @@ impl Table {
         let delta = self.db.cf(CF_DELTA)?;
         let prefix_bytes = TABLE_ID_BYTES + GENERATION_BYTES;
         let mut overlay = DeltaOverlay::new();
+        let tombstone = encode_tombstone();
         for generation in generations {
             let prefix = delta_prefix(table_id, generation);
             let mut lower = prefix.to_vec();
@@ -844,7 +845,7 @@ impl Table {
                         key: hex(key),
                         reason: "too short for a delta key".to_owned(),
                     })?;
-                let row = (value != encode_tombstone().as_slice()).then(|| value.to_vec());
+                let row = (value != tombstone.as_slice()).then(|| value.to_vec());
                 match overlay.get_mut(primary_key) {
                     Some(slot) => *slot = row,
                     None => {
