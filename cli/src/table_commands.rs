@@ -61,8 +61,8 @@ pub fn stats_json(stats: &TableStats) -> String {
     text.push_str(", \"layout_kind\": ");
     write_string(&stats.layout_kind, &mut text);
     text.push_str(&format!(
-        ", \"layout_version\": {}, \"model_bytes\": {}, \"blocks\": {}, \"compacted_rows\": {}, \"delta_bytes\": {}",
-        stats.layout_version, stats.model_bytes, stats.blocks, stats.compacted_rows, stats.delta_bytes
+        ", \"layout_version\": {}, \"layout_pinned\": {}, \"model_bytes\": {}, \"blocks\": {}, \"compacted_rows\": {}, \"delta_bytes\": {}",
+        stats.layout_version, stats.layout_pinned, stats.model_bytes, stats.blocks, stats.compacted_rows, stats.delta_bytes
     ));
     text.push_str(", \"last_compaction_error\": ");
     match &stats.last_compaction_error {
@@ -81,11 +81,12 @@ pub fn stats(db: &Db, name: &str, format: StatsFormat, out: &mut dyn Write) -> C
         StatsFormat::Json => stats_json(&stats) + "\n",
         StatsFormat::Table => {
             let mut text = format!(
-                "table {name}: {} rows, {} on disk ({} bytes)\nlayout (version {}): {}\nmodels: {}; blocks: {} holding {} rows; delta: {}\n",
+                "table {name}: {} rows, {} on disk ({} bytes)\nlayout (version {}{}): {}\nmodels: {}; blocks: {} holding {} rows; delta: {}\n",
                 stats.rows,
                 human_bytes(stats.bytes_on_disk),
                 stats.bytes_on_disk,
                 stats.layout_version,
+                if stats.layout_pinned { ", pinned" } else { "" },
                 stats.layout,
                 human_bytes(stats.model_bytes),
                 stats.blocks,

@@ -669,6 +669,22 @@ pub struct RelayoutReport {
     pub micros: u64,
 }
 
+/// Raises a table's relayout-in-progress flag for as long as it lives.
+struct RelayoutRunning<'a>(&'a TableState);
+
+impl<'a> RelayoutRunning<'a> {
+    fn start(state: &'a TableState) -> Self {
+        state.relayout_running.store(true, Ordering::Relaxed);
+        Self(state)
+    }
+}
+
+impl Drop for RelayoutRunning<'_> {
+    fn drop(&mut self) {
+        self.0.relayout_running.store(false, Ordering::Relaxed);
+    }
+}
+
 /// Rewrites every row of a table into `layout`, as a new layout version, and publishes it.
 ///
 /// Delta is folded first; then, under the compaction lock, the rows of the current blocks
@@ -688,6 +704,7 @@ pub(crate) fn relayout(
     let _span = tracing::info_span!("relayout", table = %table, layout = layout.kind()).entered();
     let started = Instant::now();
     let _compaction = state.compaction.lock();
+    let _running = RelayoutRunning::start(state);
     compact_locked(db, state)?;
     let current = state.versions.pin();
     let table_id = state.meta.id();

@@ -366,6 +366,7 @@ impl Db {
             TableVersion::empty(),
             1,
             tessera_layout::Workload::default(),
+            false,
         ));
         self.inner
             .tables
@@ -384,7 +385,11 @@ impl Db {
         let mut writer = state.writer.write();
         let (start, end) = table_range(state.meta.id());
         let mut batch = WriteBatch::default();
-        batch.delete_cf(self.inner.cf(CF_CATALOG)?, table_key(name));
+        let catalog = self.inner.cf(CF_CATALOG)?;
+        batch.delete_cf(catalog, table_key(name));
+        batch.delete_cf(catalog, crate::compaction::manifest_key(state.meta.id()));
+        batch.delete_cf(catalog, crate::optimize::workload_key(state.meta.id()));
+        batch.delete_cf(catalog, crate::optimize::layout_pin_key(state.meta.id()));
         for family in [CF_DELTA, CF_BLOCKS, CF_BLOCK_META, CF_PK_INDEX] {
             batch.delete_range_cf(self.inner.cf(family)?, &start, &end);
         }
@@ -456,6 +461,12 @@ fn compaction_worker(inner: &DbInner, receiver: &Receiver<Job>) {
                 let Some(state) = inner.table_by_id(table_id) else {
                     continue;
                 };
+                if state
+                    .layout_pinned
+                    .load(std::sync::atomic::Ordering::Relaxed)
+                {
+                    continue;
+                }
                 match crate::optimize::optimize_table(inner, &state, inner.relayout_gain) {
                     Ok(report) => tracing::info!(
                         table = state.meta.name(),
@@ -507,7 +518,10 @@ impl DbInner {
     }
 
     /// Writes a batch and fsyncs the WAL before returning.
-    fn write_synced(&self, batch: WriteBatch) -> std::result::Result<(), rocksdb::Error> {
+    pub(crate) fn write_synced(
+        &self,
+        batch: WriteBatch,
+    ) -> std::result::Result<(), rocksdb::Error> {
         let mut options = WriteOptions::default();
         options.set_sync(true);
         self.rocks.write_opt(batch, &options)
@@ -595,9 +609,10 @@ impl DbInner {
             }
             let (version, generation) = load(self, meta.id(), meta.name())?;
             let workload = crate::optimize::load_workload(self, meta.id(), meta.name())?;
+            let pinned = crate::optimize::load_layout_pin(self, meta.id(), meta.name())?;
             tables.insert(
                 meta.name().to_owned(),
-                Arc::new(TableState::new(meta, version, generation, workload)),
+                Arc::new(TableState::new(meta, version, generation, workload, pinned)),
             );
             iterator.next();
         }

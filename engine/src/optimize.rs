@@ -39,6 +39,28 @@ pub fn workload_key(table_id: u32) -> Vec<u8> {
     key
 }
 
+/// Catalog key prefix of layout pins; the table id (u32 BE) follows. The key's presence
+/// (its value is empty) pins the table's layout.
+pub const LAYOUT_PIN_KEY_PREFIX: &[u8] = b"layout_pin/";
+
+/// The catalog key that pins a table's layout.
+pub fn layout_pin_key(table_id: u32) -> Vec<u8> {
+    let mut key = LAYOUT_PIN_KEY_PREFIX.to_vec();
+    key.extend_from_slice(&table_id.to_be_bytes());
+    key
+}
+
+/// Whether a table's layout is pinned, read at open.
+pub(crate) fn load_layout_pin(db: &DbInner, table_id: u32, table: &str) -> Result<bool> {
+    Ok(db
+        .rocks
+        .get_pinned_cf(db.cf(CF_CATALOG)?, layout_pin_key(table_id))
+        .map_err(storage(format!(
+            "reading the layout pin of table {table:?}"
+        )))?
+        .is_some())
+}
+
 /// What [`Table::optimize`] found and did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OptimizeReport {
@@ -238,6 +260,49 @@ impl Table {
         let layout = build_layout(choice, &set, &workload, &cost_model(state), &constraints)
             .map_err(layout_error)?;
         relayout(db, state, Arc::from(layout))
+    }
+
+    /// Rewrites the table into the layout `choice` names, as [`Self::relayout`] does, and
+    /// pins it: automatic re-layout leaves the table alone, across reopens, until
+    /// [`Self::unpin_layout`]. Explicit calls ([`Self::optimize`], [`Self::relayout`]) still
+    /// rewrite a pinned table. This is how a person fixes a layout, and how benchmarks hold
+    /// the baselines still.
+    pub fn pin_layout(&self, choice: &LayoutChoice) -> Result<RelayoutReport> {
+        self.set_layout_pin(true)?;
+        self.relayout(choice)
+    }
+
+    /// Lets automatic re-layout manage the table again.
+    pub fn unpin_layout(&self) -> Result<()> {
+        self.set_layout_pin(false)
+    }
+
+    /// Whether the layout is pinned ([`Self::pin_layout`]).
+    pub fn layout_pinned(&self) -> bool {
+        self.state().layout_pinned.load(Ordering::Relaxed)
+    }
+
+    /// Whether a re-layout (asked for or automatic) is rewriting the table right now.
+    pub fn relayout_in_progress(&self) -> bool {
+        self.state().relayout_running.load(Ordering::Relaxed)
+    }
+
+    fn set_layout_pin(&self, pinned: bool) -> Result<()> {
+        let (db, state) = (self.db(), self.state());
+        let key = layout_pin_key(state.meta.id());
+        let family = db.cf(CF_CATALOG)?;
+        let mut batch = rocksdb::WriteBatch::default();
+        if pinned {
+            batch.put_cf(family, key, []);
+        } else {
+            batch.delete_cf(family, key);
+        }
+        db.write_synced(batch).map_err(storage(format!(
+            "writing the layout pin of table {:?}",
+            self.name()
+        )))?;
+        state.layout_pinned.store(pinned, Ordering::Relaxed);
+        Ok(())
     }
 
     /// The predicates the table's scans logged, oldest first.

@@ -42,6 +42,8 @@ pub struct TableStats {
     pub layout: String,
     /// Version of the layout; bumped by each re-layout.
     pub layout_version: u32,
+    /// Whether the layout is pinned against automatic re-layout.
+    pub layout_pinned: bool,
     /// Bytes of the layout's models plus the blocks' position models.
     pub model_bytes: u64,
     /// Bytes written to delta since the last compaction began (an estimate).
@@ -111,6 +113,7 @@ impl Table {
             layout_kind: version.layout.kind().to_owned(),
             layout: version.layout.describe(),
             layout_version: version.layout_version,
+            layout_pinned: self.layout_pinned(),
             model_bytes,
             delta_bytes: state.delta_bytes.load(std::sync::atomic::Ordering::Relaxed),
             last_compaction_error: state.last_error.lock().clone(),

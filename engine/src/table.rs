@@ -74,6 +74,10 @@ pub(crate) struct TableState {
     pub(crate) scan_nanos: AtomicU64,
     /// See `scan_nanos`.
     pub(crate) scan_rows: AtomicU64,
+    /// Whether the layout is pinned: automatic re-layout leaves the table alone.
+    pub(crate) layout_pinned: AtomicBool,
+    /// Whether a re-layout is rewriting the table right now.
+    pub(crate) relayout_running: AtomicBool,
 }
 
 impl TableState {
@@ -82,6 +86,7 @@ impl TableState {
         version: TableVersion,
         generation: u32,
         workload: tessera_layout::Workload,
+        layout_pinned: bool,
     ) -> Self {
         let logical_types = meta.logical_types();
         let kinds = logical_types.iter().map(LogicalType::physical).collect();
@@ -101,6 +106,8 @@ impl TableState {
             workload: Mutex::new(workload),
             scan_nanos: AtomicU64::new(0),
             scan_rows: AtomicU64::new(0),
+            layout_pinned: AtomicBool::new(layout_pinned),
+            relayout_running: AtomicBool::new(false),
         }
     }
 

@@ -1,0 +1,242 @@
+//! Instance optimization end to end: `Table::optimize` learns a layout from the scans a table
+//! served and rewrites the table into it, after which the same scans return the same rows
+//! while reading far fewer; automatic re-layout does the same on its own, except on a table
+//! whose layout is pinned, and the pin survives a reopen.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking; its helpers outside #[test] functions too"
+)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arrow::array::{Array, Float64Array, Int64Array, RecordBatch};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use tessera::{
+    ColumnFilter, Db, LayoutChoice, Options, Predicate, Range, Scalar, ScanRequest, Table,
+    TableOptions, Term,
+};
+
+const ROWS: i64 = 300_000;
+
+fn schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int64, false),
+        Field::new("a", DataType::Int64, false),
+        Field::new("b", DataType::Int64, false),
+        Field::new("c", DataType::Float64, true),
+    ]))
+}
+
+/// `a` is a permutation of the ids (arrival order tells nothing about it), `b` follows `a`
+/// closely, `c` is independent.
+fn value_a(id: i64) -> i64 {
+    (id * 7_919 + 13) % ROWS
+}
+
+fn load(table: &Table) {
+    let schema = schema();
+    for start in (0..ROWS).step_by(50_000) {
+        let ids: Vec<i64> = (start..(start + 50_000).min(ROWS)).collect();
+        let a: Vec<i64> = ids.iter().map(|&id| value_a(id)).collect();
+        let b: Vec<i64> = a.iter().map(|&a| a + (a * 31) % 97).collect();
+        let c: Vec<Option<f64>> = ids
+            .iter()
+            .map(|&id| (id % 11 != 0).then_some((id % 1_000) as f64 / 8.0))
+            .collect();
+        let batch = RecordBatch::try_new(
+            Arc::clone(&schema),
+            vec![
+                Arc::new(Int64Array::from(ids)),
+                Arc::new(Int64Array::from(a)),
+                Arc::new(Int64Array::from(b)),
+                Arc::new(Float64Array::from(c)),
+            ],
+        )
+        .unwrap();
+        table.insert(&batch).unwrap();
+    }
+}
+
+fn range_on(column: &str, low: i64, high: i64) -> Predicate {
+    Predicate::all().and(ColumnFilter {
+        column: column.into(),
+        terms: vec![Term::Range(Range::closed(
+            Scalar::Int(low),
+            Scalar::Int(high),
+        ))],
+    })
+}
+
+/// Ranges on `a` of 0.5% selectivity, spread over its domain.
+fn workload() -> Vec<Predicate> {
+    (0..48)
+        .map(|index| {
+            let low = (index * 104_729) % (ROWS - 1_500);
+            range_on("a", low, low + 1_499)
+        })
+        .collect()
+}
+
+/// The ids a scan returned, sorted, and the rows it read.
+fn run(table: &Table, predicate: &Predicate) -> (Vec<i64>, u64) {
+    let result = table
+        .scan(ScanRequest {
+            predicate: predicate.clone(),
+            ..ScanRequest::default()
+        })
+        .unwrap();
+    let mut ids: Vec<i64> = result
+        .batches
+        .iter()
+        .flat_map(|batch| {
+            let column = batch.column(0);
+            let ids = column.as_any().downcast_ref::<Int64Array>().unwrap();
+            ids.values().to_vec()
+        })
+        .collect();
+    ids.sort_unstable();
+    (ids, result.stats.rows_scanned)
+}
+
+/// What a full scan says the predicate matches: the model answer.
+fn expected(predicate: &Predicate) -> Vec<i64> {
+    let (column, low, high) = match &predicate.filters[0].terms[0] {
+        Term::Range(range) => match (&range.low, &range.high) {
+            (
+                std::ops::Bound::Included(Scalar::Int(low)),
+                std::ops::Bound::Included(Scalar::Int(high)),
+            ) => (predicate.filters[0].column.as_str(), *low, *high),
+            other => panic!("unexpected bounds {other:?}"),
+        },
+        other => panic!("unexpected term {other:?}"),
+    };
+    assert_eq!(column, "a");
+    (0..ROWS)
+        .filter(|&id| (low..=high).contains(&value_a(id)))
+        .collect()
+}
+
+fn open(path: &std::path::Path, tune_every: u64) -> Db {
+    Db::open(
+        path,
+        Options {
+            tune_every,
+            relayout_gain: 1.2,
+            ..Options::default()
+        },
+    )
+    .unwrap()
+}
+
+#[test]
+fn optimize_learns_from_served_scans_and_answers_the_same() {
+    let directory = tempfile::tempdir().unwrap();
+    let db = open(directory.path(), 0);
+    let table = db
+        .create_table(
+            "t",
+            schema(),
+            TableOptions {
+                primary_key: vec!["id".into()],
+            },
+        )
+        .unwrap();
+    load(&table);
+    table.compact().unwrap();
+    let queries = workload();
+    let mut scanned_before = 0;
+    for predicate in &queries {
+        let (ids, scanned) = run(&table, predicate);
+        assert_eq!(ids, expected(predicate));
+        scanned_before += scanned;
+    }
+    assert_eq!(table.workload().len(), queries.len());
+
+    let report = table.optimize().unwrap();
+    assert!(report.relayout.is_some(), "no rewrite: {report:?}");
+    assert!(report.after.cost_ns < report.before.cost_ns, "{report:?}");
+    let stats = table.stats().unwrap();
+    assert_ne!(stats.layout_kind, "insertion_order", "{}", stats.layout);
+    assert_eq!(stats.rows, ROWS as u64);
+    assert!(!table.relayout_in_progress());
+
+    let mut scanned_after = 0;
+    for predicate in &queries {
+        let (ids, scanned) = run(&table, predicate);
+        assert_eq!(ids, expected(predicate));
+        scanned_after += scanned;
+    }
+    assert!(
+        scanned_after * 10 < scanned_before,
+        "rows scanned {scanned_before} before optimize, {scanned_after} after ({})",
+        stats.layout
+    );
+}
+
+/// Polls until the table's layout version passes `version`, or gives up after a minute.
+fn wait_for_relayout(table: &Table, version: u32) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if table.stats().unwrap().layout_version > version && !table.relayout_in_progress() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+#[test]
+fn automatic_relayout_follows_the_workload_unless_the_layout_is_pinned() {
+    let directory = tempfile::tempdir().unwrap();
+    let queries = workload();
+    let pinned_version;
+    {
+        let db = open(directory.path(), 16);
+        let table = db
+            .create_table(
+                "t",
+                schema(),
+                TableOptions {
+                    primary_key: vec!["id".into()],
+                },
+            )
+            .unwrap();
+        load(&table);
+        let report = table.pin_layout(&LayoutChoice::InsertionOrder).unwrap();
+        pinned_version = report.layout_version;
+        assert!(table.layout_pinned());
+        for predicate in &queries {
+            assert_eq!(run(&table, predicate).0, expected(predicate));
+        }
+        // Three automatic checks were due; give the worker time to (not) act on them.
+        std::thread::sleep(Duration::from_millis(500));
+        db.flush().unwrap();
+        let stats = table.stats().unwrap();
+        assert_eq!(stats.layout_version, pinned_version, "{}", stats.layout);
+        assert!(stats.layout_pinned);
+    }
+
+    let db = open(directory.path(), 16);
+    let table = db.table("t").unwrap();
+    assert!(table.layout_pinned(), "the pin did not survive a reopen");
+    table.unpin_layout().unwrap();
+    assert!(!table.layout_pinned());
+    for predicate in &queries {
+        assert_eq!(run(&table, predicate).0, expected(predicate));
+    }
+    assert!(
+        wait_for_relayout(&table, pinned_version),
+        "no automatic re-layout once unpinned: {}",
+        table.stats().unwrap().layout
+    );
+    let stats = table.stats().unwrap();
+    assert_ne!(stats.layout_kind, "insertion_order");
+    assert!(!stats.layout_pinned);
+    for predicate in &queries {
+        assert_eq!(run(&table, predicate).0, expected(predicate));
+    }
+}
