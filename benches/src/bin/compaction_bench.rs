@@ -22,7 +22,7 @@
 )]
 
 use std::error::Error;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -33,6 +33,7 @@ use clap::Parser;
 use tessera::{
     ColumnFilter, Db, Options, Predicate, Range, Scalar, ScanRequest, TableOptions, Term,
 };
+use tessera_benches::{directory_bytes, percentile_micros};
 use tpchgen::generators::LineItemGenerator;
 use tpchgen_arrow::LineItemArrow;
 
@@ -204,11 +205,11 @@ fn main() -> Result<(), Box<dyn Error>> {
         space_amplification: disk as f64 / logical_bytes as f64,
         encoded_bytes: stats.columns.iter().map(|column| column.bytes).sum(),
         blocks: stats.blocks,
-        get_p50_us: percentile(&get_latencies, 0.50),
-        get_p99_us: percentile(&get_latencies, 0.99),
+        get_p50_us: percentile_micros(&get_latencies, 0.50),
+        get_p99_us: percentile_micros(&get_latencies, 0.99),
         full_scan_rows_per_second: rows as f64 / full_scan.as_secs_f64(),
-        scan_during_ingest_p50_us: percentile(&scan_latencies, 0.50),
-        scan_during_ingest_p99_us: percentile(&scan_latencies, 0.99),
+        scan_during_ingest_p50_us: percentile_micros(&scan_latencies, 0.50),
+        scan_during_ingest_p99_us: percentile_micros(&scan_latencies, 0.99),
         scans_during_ingest: scan_latencies.len(),
         blob_files: args.blob_files,
     };
@@ -303,17 +304,6 @@ impl Report {
     }
 }
 
-/// Microseconds at quantile `q` of sorted durations.
-fn percentile(sorted: &[Duration], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let index = ((sorted.len() - 1) as f64 * q).round() as usize;
-    sorted
-        .get(index)
-        .map_or(0.0, |duration| duration.as_secs_f64() * 1e6)
-}
-
 /// `wchar` of `/proc/self/io`: bytes this process passed to `write(2)` and friends.
 fn process_bytes_written() -> Result<u64, Box<dyn Error>> {
     let io = std::fs::read_to_string("/proc/self/io")?;
@@ -323,20 +313,6 @@ fn process_bytes_written() -> Result<u64, Box<dyn Error>> {
         .trim()
         .parse()
         .map_err(Into::into)
-}
-
-fn directory_bytes(path: &Path) -> Result<u64, Box<dyn Error>> {
-    let mut total = 0;
-    for entry in std::fs::read_dir(path)? {
-        let entry = entry?;
-        let metadata = entry.metadata()?;
-        total += if metadata.is_dir() {
-            directory_bytes(&entry.path())?
-        } else {
-            metadata.len()
-        };
-    }
-    Ok(total)
 }
 
 fn max_orderkey(batches: &[RecordBatch]) -> Result<i64, Box<dyn Error>> {
