@@ -13,8 +13,14 @@ use tessera_layout::{ColumnFilter, Scalar, Term};
 
 use crate::error::Result;
 
-/// Clears `selected[row]` for every row of `column` the filter rejects.
-pub(crate) fn apply_filter(column: &Column, filter: &ColumnFilter, selected: &mut [bool]) {
+/// Clears `selected[i]` for every row `first + i` of `column` the filter rejects: the scan
+/// evaluates only the rows a position model left.
+pub(crate) fn apply_filter(
+    column: &Column,
+    filter: &ColumnFilter,
+    selected: &mut [bool],
+    first: usize,
+) {
     let keep_nulls = filter.terms.iter().any(|term| matches!(term, Term::IsNull));
     let keep_present = filter
         .terms
@@ -29,7 +35,7 @@ pub(crate) fn apply_filter(column: &Column, filter: &ColumnFilter, selected: &mu
         })
         .collect();
     let validity = column.validity();
-    let null_at = |row: usize| validity.is_some_and(|valid| valid.get(row) == Some(&false));
+    let null_at = |row: usize| validity.is_some_and(|valid| valid.get(first + row) == Some(&false));
     if keep_present {
         // Every non-null value passes; only nulls are in question.
         for (row, slot) in selected.iter_mut().enumerate() {
@@ -58,21 +64,53 @@ pub(crate) fn apply_filter(column: &Column, filter: &ColumnFilter, selected: &mu
                 .iter()
                 .filter_map(|(low, high)| int_bounds(low, high))
                 .collect();
-            by_value!(values.iter(), |value: &i64| bounds
-                .iter()
-                .any(|&(low, high)| low <= *value && *value <= high));
+            if let [(low, high)] = bounds[..] {
+                select_by(values, first, validity, keep_nulls, selected, |value| {
+                    (low <= value) & (value <= high)
+                });
+            } else {
+                select_by(values, first, validity, keep_nulls, selected, |value| {
+                    bounds
+                        .iter()
+                        .any(|&(low, high)| (low <= value) & (value <= high))
+                });
+            }
         }
         ColumnValues::Decimal(values) => {
             let bounds: Vec<(i128, i128)> = ranges
                 .iter()
                 .filter_map(|(low, high)| decimal_bounds(low, high))
                 .collect();
-            by_value!(values.iter(), |value: &i128| bounds
-                .iter()
-                .any(|&(low, high)| low <= *value && *value <= high));
+            if let [(low, high)] = bounds[..] {
+                select_by(values, first, validity, keep_nulls, selected, |value| {
+                    (low <= value) & (value <= high)
+                });
+            } else {
+                select_by(values, first, validity, keep_nulls, selected, |value| {
+                    bounds
+                        .iter()
+                        .any(|&(low, high)| (low <= value) & (value <= high))
+                });
+            }
         }
         ColumnValues::Float(values) => {
-            by_value!(values.iter(), |value: &f64| ranges.iter().any(
+            if let Some(bounds) = ranges
+                .iter()
+                .map(|(low, high)| float_bounds(low, high))
+                .collect::<Option<Vec<_>>>()
+            {
+                if let [bound] = bounds[..] {
+                    select_by(values, first, validity, keep_nulls, selected, |value| {
+                        bound.contains(value)
+                    });
+                } else {
+                    select_by(values, first, validity, keep_nulls, selected, |value| {
+                        bounds.iter().any(|bound| bound.contains(value))
+                    });
+                }
+                return;
+            }
+            by_value!(values.iter().skip(first), |value: &f64| ranges.iter().any(
                 |(low, high)| {
                     within(low, high, |bound| match bound {
                         Scalar::Float(bound) => Some(float_order(*value, *bound)),
@@ -82,7 +120,7 @@ pub(crate) fn apply_filter(column: &Column, filter: &ColumnFilter, selected: &mu
             ));
         }
         ColumnValues::Bool(values) => {
-            by_value!(values.iter(), |value: &bool| ranges.iter().any(
+            by_value!(values.iter().skip(first), |value: &bool| ranges.iter().any(
                 |(low, high)| {
                     within(low, high, |bound| match bound {
                         Scalar::Bool(bound) => Some(value.cmp(bound)),
@@ -92,7 +130,7 @@ pub(crate) fn apply_filter(column: &Column, filter: &ColumnFilter, selected: &mu
             ));
         }
         ColumnValues::Bytes(values) => {
-            by_value!(values.iter(), |value: &[u8]| ranges.iter().any(
+            by_value!(values.iter().skip(first), |value: &[u8]| ranges.iter().any(
                 |(low, high)| {
                     within(low, high, |bound| match bound {
                         Scalar::Bytes(bound) => Some(value.cmp(bound.as_slice())),
@@ -102,6 +140,84 @@ pub(crate) fn apply_filter(column: &Column, filter: &ColumnFilter, selected: &mu
             ));
         }
     }
+}
+
+/// `selected[i] &= matches(values[first + i])`, with nulls kept or dropped as `keep_nulls`
+/// says: one branch-free pass the compiler can vectorize for the common one-range filter.
+fn select_by<T: Copy>(
+    values: &[T],
+    first: usize,
+    validity: Option<&[bool]>,
+    keep_nulls: bool,
+    selected: &mut [bool],
+    matches: impl Fn(T) -> bool,
+) {
+    let values = values.get(first..).unwrap_or_default();
+    let validity = validity.map(|valid| valid.get(first..).unwrap_or_default());
+    match validity {
+        Some(valid) if valid.len() >= selected.len() => {
+            for ((slot, &value), &present) in selected.iter_mut().zip(values).zip(valid) {
+                *slot &= if present { matches(value) } else { keep_nulls };
+            }
+        }
+        _ => {
+            for (slot, &value) in selected.iter_mut().zip(values) {
+                *slot &= matches(value);
+            }
+        }
+    }
+    // Rows past the values (a malformed chunk) match nothing.
+    for slot in selected.iter_mut().skip(values.len()) {
+        *slot = false;
+    }
+}
+
+/// A float range in IEEE comparisons, equal to the predicate's total order: both ends are
+/// non-NaN floats or open, and a NaN value fails because the upper end is bounded.
+#[derive(Debug, Clone, Copy)]
+struct FloatBounds {
+    low: f64,
+    low_inclusive: bool,
+    high: f64,
+    high_inclusive: bool,
+}
+
+impl FloatBounds {
+    fn contains(&self, value: f64) -> bool {
+        let above = if self.low_inclusive {
+            value >= self.low
+        } else {
+            value > self.low
+        };
+        let below = if self.high_inclusive {
+            value <= self.high
+        } else {
+            value < self.high
+        };
+        above & below
+    }
+}
+
+/// [`FloatBounds`] of a range, `None` when IEEE comparisons would not agree with the
+/// predicate's total order (a NaN bound, an open upper end, a bound of another kind).
+fn float_bounds(low: &Bound<Scalar>, high: &Bound<Scalar>) -> Option<FloatBounds> {
+    let (low, low_inclusive) = match low {
+        Bound::Unbounded => (f64::NEG_INFINITY, true),
+        Bound::Included(Scalar::Float(value)) if !value.is_nan() => (*value, true),
+        Bound::Excluded(Scalar::Float(value)) if !value.is_nan() => (*value, false),
+        _ => return None,
+    };
+    let (high, high_inclusive) = match high {
+        Bound::Included(Scalar::Float(value)) if !value.is_nan() => (*value, true),
+        Bound::Excluded(Scalar::Float(value)) if !value.is_nan() => (*value, false),
+        _ => return None,
+    };
+    Some(FloatBounds {
+        low,
+        low_inclusive,
+        high,
+        high_inclusive,
+    })
 }
 
 /// Whether a value lies between two bounds, given its comparison with a bound value
@@ -309,14 +425,54 @@ mod tests {
                 Term::IsNull,
             ]),
             filter(vec![Term::Range(Range::point(Scalar::Float(1.0)))]),
+            filter(vec![Term::Range(Range {
+                low: Bound::Excluded(Scalar::Float(-1.5)),
+                high: Bound::Excluded(Scalar::Float(2.5)),
+            })]),
+            filter(vec![
+                Term::Range(Range::closed(Scalar::Float(-2.0), Scalar::Float(0.0))),
+                Term::Range(Range::closed(
+                    Scalar::Float(f64::NAN),
+                    Scalar::Float(f64::NAN),
+                )),
+            ]),
+            filter(vec![
+                Term::Range(Range::closed(Scalar::Decimal(-7), Scalar::Decimal(12))),
+                Term::IsNull,
+            ]),
+            filter(vec![Term::Range(Range {
+                low: Bound::Unbounded,
+                high: Bound::Included(Scalar::Decimal(-7)),
+            })]),
         ];
-        for column in [&ints, &floats, &strings] {
+        let decimals = Column::new(
+            LogicalType::Decimal128 {
+                precision: 10,
+                scale: 2,
+            },
+            ColumnValues::Decimal(vec![-8, -7, 0, 12, 13, 5]),
+            Some(vec![true, true, true, true, true, false]),
+        )
+        .unwrap();
+        let null_floats = Column::new(
+            LogicalType::Float64,
+            ColumnValues::Float(vec![1.0, 2.5, -1.5, f64::NAN, 0.5]),
+            Some(vec![true, false, true, true, true]),
+        )
+        .unwrap();
+        for column in [&ints, &floats, &strings, &decimals, &null_floats] {
             for filter in &filters {
-                let mut selected = vec![true; column.len()];
-                apply_filter(column, filter, &mut selected);
-                for (row, &kept) in selected.iter().enumerate() {
-                    let value = crate::row::value_at(column, row).map(|v| v.to_scalar());
-                    assert_eq!(kept, filter.matches(value.as_ref()), "{filter:?} row {row}");
+                // From every starting row, over rows some earlier filter already dropped.
+                for first in 0..column.len() {
+                    let before: Vec<bool> = (first..column.len()).map(|row| row % 3 != 1).collect();
+                    let mut selected = before.clone();
+                    apply_filter(column, filter, &mut selected, first);
+                    for (offset, &kept) in selected.iter().enumerate() {
+                        let row = first + offset;
+                        let value = crate::row::value_at(column, row).map(|v| v.to_scalar());
+                        let expected = before[offset] && filter.matches(value.as_ref());
+                        assert_eq!(kept, expected, "{filter:?} row {row} from {first}");
+                    }
                 }
             }
         }

@@ -661,13 +661,8 @@ impl Table {
             }
             stats.blocks_scanned += 1;
             let rows = block.rows as usize;
-            let mut selected = vec![true; rows];
-            for row in &block.deleted {
-                if let Some(slot) = selected.get_mut(row as usize) {
-                    *slot = false;
-                }
-            }
-            // The in-block position model narrows filters on the sort column to a row range.
+            // The in-block position model narrows filters on the sort column to a row range;
+            // only rows inside it are read.
             let mut first = 0usize;
             let mut past = rows;
             if !block.position.is_empty()
@@ -685,15 +680,18 @@ impl Table {
                     past = past.min(range.end as usize);
                 }
                 past = past.max(first);
-                for (row, slot) in selected.iter_mut().enumerate() {
-                    if row < first || row >= past {
-                        *slot = false;
-                    }
+            }
+            // `selected[i]` stands for row `first + i`.
+            let mut selected = vec![true; past - first];
+            for row in &block.deleted {
+                if let Some(slot) = (row as usize)
+                    .checked_sub(first)
+                    .and_then(|offset| selected.get_mut(offset))
+                {
+                    *slot = false;
                 }
             }
-            stats.rows_scanned += selected.get(first..past).map_or(0, |range| {
-                range.iter().filter(|selected| **selected).count() as u64
-            });
+            stats.rows_scanned += selected.iter().filter(|selected| **selected).count() as u64;
             let mut read_column = |index: usize, stats: &mut ScanStats| -> Result<Arc<Column>> {
                 if let Some(chunk) = block.columns.get(index) {
                     stats.bytes_read += chunk.bytes;
@@ -709,7 +707,7 @@ impl Table {
                     continue;
                 };
                 let column = read_column(index, &mut stats)?;
-                apply_filter(&column, filter, &mut selected);
+                apply_filter(&column, filter, &mut selected, first);
             }
             if !overlay.is_empty() {
                 let key_columns = key_indices
@@ -717,10 +715,11 @@ impl Table {
                     .map(|&index| read_column(index, &mut stats))
                     .collect::<Result<Vec<_>>>()?;
                 let mut key = Vec::new();
-                for (row, slot) in selected.iter_mut().enumerate() {
+                for (offset, slot) in selected.iter_mut().enumerate() {
                     if !*slot {
                         continue;
                     }
+                    let row = first + offset;
                     key.clear();
                     for column in &key_columns {
                         if let Some(value) = value_at(column, row) {
@@ -732,12 +731,7 @@ impl Table {
                     }
                 }
             }
-            let mut rows_selected: Vec<u32> = selected
-                .iter()
-                .enumerate()
-                .filter(|(_, selected)| **selected)
-                .map(|(row, _)| row as u32)
-                .collect();
+            let mut rows_selected = selected_rows(&selected, first);
             rows_selected.truncate(limit - matched);
             if rows_selected.is_empty() {
                 continue;
@@ -1122,6 +1116,24 @@ fn first_null(column: &Column) -> Option<usize> {
 }
 
 /// Reads and decodes one column chunk of a block, through the chunk cache.
+/// The rows `first + i` whose `selected[i]` is set, skipping unset runs 64 at a time (a
+/// selective filter leaves most of a block unset).
+fn selected_rows(selected: &[bool], first: usize) -> Vec<u32> {
+    let mut rows = Vec::new();
+    for (index, chunk) in selected.chunks(64).enumerate() {
+        if !chunk.iter().fold(false, |any, &set| any | set) {
+            continue;
+        }
+        let base = first + index * 64;
+        for (offset, &set) in chunk.iter().enumerate() {
+            if set {
+                rows.push((base + offset) as u32);
+            }
+        }
+    }
+    rows
+}
+
 pub(crate) fn read_chunk(
     db: &DbInner,
     state: &TableState,
