@@ -27,6 +27,7 @@ use crate::block::{BLOCK_ROWS, BlockMeta, ChunkMeta, Manifest, zone_of};
 use crate::db::{CF_BLOCK_META, CF_BLOCKS, CF_CATALOG, CF_DELTA, CF_PK_INDEX, DbInner, storage};
 use crate::error::{Error, Result};
 use crate::evaluate::take;
+use crate::ingest::{IndexEntries, ingest_index};
 use crate::keys::{
     BLOCK_KEY_BYTES, GENERATION_BYTES, TABLE_ID_BYTES, block_key, chunk_key, delta_prefix, hex,
     layout_range, pk_index_key, split_delta_key, table_range,
@@ -556,6 +557,7 @@ fn write_step(
         .collect::<Result<Vec<Column>>>()?;
     let mut next_block_id = current.next_block_id;
     let mut early = WriteBatch::default();
+    let mut index = IndexEntries::default();
     let new_blocks = build_blocks(
         db,
         state,
@@ -564,6 +566,7 @@ fn write_step(
         &mut next_block_id,
         Sink {
             batch: &mut early,
+            index: &mut index,
             switch: &mut batch,
             flush_every: Some(64 << 20),
             deferred: &|row| !existing.is_empty() && existing.contains(step.row_key(row)),
@@ -577,6 +580,7 @@ fn write_step(
         db.write(early)
             .map_err(storage(format!("writing blocks of table {table:?}")))?;
     }
+    ingest_index(db, &table, &index)?;
 
     // Deletion vectors of older blocks.
     let mut replaced: HashMap<u64, Arc<BlockMeta>> = HashMap::new();
@@ -769,6 +773,7 @@ pub(crate) fn relayout(
     let mut report = CompactionReport::default();
     let mut next_block_id = current.next_block_id;
     let mut batch = WriteBatch::default();
+    let mut index = IndexEntries::default();
     let new_blocks = build_blocks(
         db,
         state,
@@ -777,6 +782,7 @@ pub(crate) fn relayout(
         &mut next_block_id,
         Sink {
             batch: &mut batch,
+            index: &mut index,
             switch: &mut WriteBatch::default(),
             flush_every: Some(64 << 20),
             deferred: &|_| false,
@@ -789,6 +795,8 @@ pub(crate) fn relayout(
         db.write(std::mem::take(&mut batch))
             .map_err(storage(format!("writing blocks of table {table:?}")))?;
     }
+    ingest_index(db, &table, &index)?;
+    drop(index);
     // The switch.
     let (old_start, old_end) = layout_range(table_id, current.layout_version);
     batch.delete_range_cf(db.cf(CF_BLOCK_META)?, &old_start, &old_end);
@@ -837,8 +845,10 @@ pub(crate) fn relayout(
 
 /// Where [`build_blocks`] puts what it writes.
 struct Sink<'a> {
-    /// Chunks, metas and index entries no reader can reach before the switch.
+    /// Chunks and metas no reader can reach before the switch.
     batch: &'a mut WriteBatch,
+    /// Index entries no reader can reach before the switch, ingested as SST files.
+    index: &'a mut IndexEntries,
     /// The switch batch: index entries of the rows `deferred` names.
     switch: &'a mut WriteBatch,
     /// Write and empty `batch` whenever it passes this many bytes.
@@ -862,6 +872,7 @@ fn build_blocks<'k>(
 ) -> Result<Vec<Arc<BlockMeta>>> {
     let Sink {
         batch,
+        index,
         switch,
         flush_every,
         deferred,
@@ -953,16 +964,13 @@ fn build_blocks<'k>(
                 if pk_max.is_none_or(|max| key > max) {
                     pk_max = Some(key);
                 }
-                let target = if deferred(source) {
-                    &mut *switch
+                let index_key = pk_index_key(table_id, layout_version, key);
+                let location = encode_location(block_id, position as u32);
+                if deferred(source) {
+                    switch.put_cf(pk_index, index_key, location);
                 } else {
-                    &mut *batch
-                };
-                target.put_cf(
-                    pk_index,
-                    pk_index_key(table_id, layout_version, key),
-                    encode_location(block_id, position as u32),
-                );
+                    index.push(&index_key, location);
+                }
             }
             let meta = BlockMeta {
                 id: block_id,

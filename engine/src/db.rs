@@ -83,7 +83,10 @@ pub struct Options {
     /// optimizer whether a new layout pays; 0 turns automatic re-layout off. Default 256.
     pub tune_every: u64,
     /// The estimated speed-up per query an automatic re-layout needs (current cost over
-    /// candidate cost). Default 1.5: a rewrite costs a full pass over the table.
+    /// candidate cost). Default 1.25: a rewrite costs a full pass over the table, and
+    /// the estimate is a mean over the logged queries, which the largest ones dominate: on
+    /// lineitem, a shift whose tuned layout cut the median scan overhead 3.3x estimated
+    /// only 1.43x.
     pub relayout_gain: f64,
 }
 
@@ -97,7 +100,7 @@ impl Default for Options {
             cache_bytes: 512 << 20,
             blob_files: true,
             tune_every: 256,
-            relayout_gain: 1.5,
+            relayout_gain: 1.25,
         }
     }
 }
@@ -131,7 +134,7 @@ impl Drop for Db {
 /// What `Db` and its tables share.
 pub(crate) struct DbInner {
     pub(crate) rocks: DB,
-    path: PathBuf,
+    pub(crate) path: PathBuf,
     sync_writes: bool,
     /// The next sequence number to hand out.
     next_sequence: AtomicU64,
@@ -153,6 +156,10 @@ pub(crate) struct DbInner {
     pub(crate) tune_every: u64,
     /// See [`Options::relayout_gain`].
     relayout_gain: f64,
+    /// The `pk_index` family's options, for the SST files compaction ingests into it.
+    pub(crate) index_options: rocksdb::Options,
+    /// Names the next SST file written for ingestion.
+    pub(crate) ingest_files: AtomicU64,
 }
 
 /// Work for the background threads.
@@ -250,6 +257,7 @@ impl Db {
         });
         let rocks = DB::open_cf_descriptors(&db_options, &path, descriptors)
             .map_err(|source| open_error(&path, source))?;
+        crate::ingest::sweep(&path)?;
         let inner = DbInner {
             rocks,
             path,
@@ -264,6 +272,8 @@ impl Db {
             compactor: Mutex::new(None),
             tune_every: options.tune_every,
             relayout_gain: options.relayout_gain.max(1.0),
+            index_options: column_family_options(CF_PK_INDEX, &options, &cache),
+            ingest_files: AtomicU64::new(0),
         };
         inner.load_catalog()?;
         let inner = Arc::new(inner);
@@ -461,10 +471,12 @@ fn compaction_worker(inner: &DbInner, receiver: &Receiver<Job>) {
                 let Some(state) = inner.table_by_id(table_id) else {
                     continue;
                 };
-                if state
-                    .layout_pinned
-                    .load(std::sync::atomic::Ordering::Relaxed)
-                {
+                // Checks asked for while this one runs queue again; one at a time keeps
+                // them from piling up behind a slow check with stale logs.
+                state.tuning.store(false, Ordering::Release);
+                // A closing database runs no checks still queued: they may rewrite the table.
+                let shutting_down = inner.compactor.lock().is_none();
+                if shutting_down || state.layout_pinned.load(Ordering::Relaxed) {
                     continue;
                 }
                 match crate::optimize::optimize_table(inner, &state, inner.relayout_gain) {
@@ -537,9 +549,18 @@ impl DbInner {
     }
 
     /// Queues an automatic layout check of a table (dropped when the queue is full).
-    pub(crate) fn schedule_tuning(&self, table_id: u32) {
-        if let Some(sender) = self.compactor.lock().as_ref() {
-            let _ = sender.try_send(Job::Tune(table_id));
+    pub(crate) fn schedule_tuning(&self, state: &TableState) {
+        if state.tuning.swap(true, Ordering::AcqRel) {
+            // A check is queued already; it will read the newest log.
+            return;
+        }
+        let sent = self
+            .compactor
+            .lock()
+            .as_ref()
+            .is_some_and(|sender| sender.try_send(Job::Tune(state.meta.id())).is_ok());
+        if !sent {
+            state.tuning.store(false, Ordering::Release);
         }
     }
 

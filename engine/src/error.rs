@@ -216,6 +216,14 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A file operation of the engine's own (outside RocksDB) failed.
+    #[error("{operation}: {source}")]
+    Io {
+        /// What the engine was doing.
+        operation: String,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
     /// The engine could not start a thread.
     #[error("{what}: {source}")]
     Thread {

@@ -78,6 +78,8 @@ pub(crate) struct TableState {
     pub(crate) layout_pinned: AtomicBool,
     /// Whether a re-layout is rewriting the table right now.
     pub(crate) relayout_running: AtomicBool,
+    /// Whether an automatic layout check is queued.
+    pub(crate) tuning: AtomicBool,
 }
 
 impl TableState {
@@ -108,6 +110,7 @@ impl TableState {
             scan_rows: AtomicU64::new(0),
             layout_pinned: AtomicBool::new(layout_pinned),
             relayout_running: AtomicBool::new(false),
+            tuning: AtomicBool::new(false),
         }
     }
 
@@ -421,8 +424,6 @@ impl Table {
         let (version, snapshot, generation) = self.pin();
         let table_id = self.state.meta.id();
         let delta = self.db.cf(CF_DELTA)?;
-        let all: Vec<usize> = (0..self.state.kinds.len()).collect();
-        let mut builders = self.state.builders(&all);
         let first_live = version.folded_through.saturating_add(1);
         // Nothing was written since the last compaction folded everything: no delta to read.
         let delta_empty =
@@ -447,6 +448,8 @@ impl Table {
             match found {
                 Some(RowValue::Tombstone) => return Ok(None),
                 Some(RowValue::Row(values)) => {
+                    let all: Vec<usize> = (0..self.state.kinds.len()).collect();
+                    let mut builders = self.state.builders(&all);
                     for (builder, value) in builders.iter_mut().zip(&values) {
                         builder.push(value.as_ref())?;
                     }
@@ -487,7 +490,7 @@ impl Table {
         if block.deleted.contains(row) {
             return Ok(None);
         }
-        let mut arrays = Vec::with_capacity(all.len());
+        let mut arrays = Vec::with_capacity(self.state.kinds.len());
         for (index, field) in self.state.meta.schema().fields().iter().enumerate() {
             let chunk = self.chunk(block, index)?;
             let one = take(&chunk, &[row])?;
@@ -548,7 +551,7 @@ impl Table {
             result.1.rows_scanned,
         );
         if due {
-            self.db.schedule_tuning(self.state.meta.id());
+            self.db.schedule_tuning(&self.state);
         }
         Ok(result)
     }

@@ -1,0 +1,176 @@
+//! Bulk writes of primary-key index entries: compaction and re-layout write one entry per
+//! row they place, millions per pass. Going through memtables costs a skiplist insert per
+//! entry, a WAL record, a flush and then RocksDB's own compactions rewriting the entries
+//! again; instead the entries are sorted, written as SST files and ingested (RocksDB's
+//! external file ingestion), which places each file in the lowest level it fits and makes it
+//! durable and visible atomically with a sequence number above every earlier write, so
+//! snapshots taken before stay consistent.
+//!
+//! Ingestion happens before a pass's switch batch, like the other writes no reader can reach
+//! yet: entries for new keys name blocks no published version holds until the switch. Files
+//! a crash leaves in [`INGEST_DIR`] before their ingestion are deleted at the next open.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+
+use crate::db::{CF_PK_INDEX, DbInner, storage};
+use crate::error::{Error, Result};
+
+/// Directory, under the database directory, where SST files wait for ingestion.
+pub const INGEST_DIR: &str = "ingest";
+/// Bytes of entries per SST file.
+const FILE_BYTES: usize = 64 << 20;
+
+/// Index entries (full `pk_index` keys and their 12-byte locations) gathered for one pass.
+#[derive(Debug, Default)]
+pub(crate) struct IndexEntries {
+    keys: Vec<u8>,
+    ends: Vec<usize>,
+    values: Vec<[u8; 12]>,
+}
+
+impl IndexEntries {
+    pub(crate) fn push(&mut self, key: &[u8], value: [u8; 12]) {
+        self.keys.extend_from_slice(key);
+        self.ends.push(self.keys.len());
+        self.values.push(value);
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    fn key(&self, index: usize) -> &[u8] {
+        let start = match index.checked_sub(1) {
+            Some(previous) => self.ends.get(previous).copied().unwrap_or(0),
+            None => 0,
+        };
+        let end = self.ends.get(index).copied().unwrap_or(start);
+        self.keys.get(start..end).unwrap_or_default()
+    }
+}
+
+/// Sorts the entries, writes them as SST files and ingests them into `pk_index`. Of entries
+/// with equal keys the last pushed wins.
+pub(crate) fn ingest_index(db: &DbInner, table: &str, entries: &IndexEntries) -> Result<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let _span = tracing::debug_span!("ingest_index", table, entries = entries.len()).entered();
+    let mut order: Vec<usize> = (0..entries.len()).collect();
+    // Stable: among equal keys the last pushed stays last, and only it is written.
+    order.sort_by(|&a, &b| entries.key(a).cmp(entries.key(b)));
+    let directory = db.path.join(INGEST_DIR);
+    std::fs::create_dir_all(&directory).map_err(|source| Error::Io {
+        operation: format!("creating {}", directory.display()),
+        source,
+    })?;
+    let mut paths: Vec<PathBuf> = Vec::new();
+    let result = write_files(db, entries, &order, &directory, &mut paths).and_then(|()| {
+        let mut options = rocksdb::IngestExternalFileOptions::default();
+        options.set_move_files(true);
+        db.rocks
+            .ingest_external_file_cf_opts(db.cf(CF_PK_INDEX)?, &options, paths.clone())
+            .map_err(storage(format!("ingesting the index of table {table:?}")))
+    });
+    // Moved files are gone already; anything left is a copy or a failed attempt.
+    for path in &paths {
+        let _ = std::fs::remove_file(path);
+    }
+    result
+}
+
+fn write_files(
+    db: &DbInner,
+    entries: &IndexEntries,
+    order: &[usize],
+    directory: &Path,
+    paths: &mut Vec<PathBuf>,
+) -> Result<()> {
+    let mut writer: Option<rocksdb::SstFileWriter<'_>> = None;
+    let mut bytes = 0usize;
+    for (position, &index) in order.iter().enumerate() {
+        let key = entries.key(index);
+        if order
+            .get(position + 1)
+            .is_some_and(|&next| entries.key(next) == key)
+        {
+            continue;
+        }
+        let open = match writer.as_mut() {
+            Some(open) if bytes < FILE_BYTES => open,
+            _ => {
+                if let Some(mut full) = writer.take() {
+                    full.finish().map_err(storage("finishing an index file"))?;
+                }
+                let path = directory.join(format!(
+                    "{}-{}.sst",
+                    std::process::id(),
+                    db.ingest_files.fetch_add(1, Ordering::Relaxed)
+                ));
+                let fresh = rocksdb::SstFileWriter::create(&db.index_options);
+                fresh
+                    .open(&path)
+                    .map_err(storage(format!("creating {}", path.display())))?;
+                paths.push(path);
+                bytes = 0;
+                writer.insert(fresh)
+            }
+        };
+        let value = entries.values.get(index).copied().unwrap_or_default();
+        open.put(key, value)
+            .map_err(storage("writing an index file"))?;
+        bytes += key.len() + value.len();
+    }
+    if let Some(mut last) = writer {
+        last.finish().map_err(storage("finishing an index file"))?;
+    }
+    Ok(())
+}
+
+/// Deletes files a crash left waiting for ingestion.
+pub(crate) fn sweep(path: &Path) -> Result<()> {
+    let directory = path.join(INGEST_DIR);
+    let entries = match std::fs::read_dir(&directory) {
+        Ok(entries) => entries,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(source) => {
+            return Err(Error::Io {
+                operation: format!("listing {}", directory.display()),
+                source,
+            });
+        }
+    };
+    for entry in entries.flatten() {
+        let file = entry.path();
+        if file.extension().is_some_and(|extension| extension == "sst") {
+            std::fs::remove_file(&file).map_err(|source| Error::Io {
+                operation: format!("deleting {}", file.display()),
+                source,
+            })?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_keep_their_keys_apart() {
+        let mut entries = IndexEntries::default();
+        entries.push(b"b", [1; 12]);
+        entries.push(b"", [2; 12]);
+        entries.push(b"abc", [3; 12]);
+        assert_eq!(entries.len(), 3);
+        assert_eq!(entries.key(0), b"b");
+        assert_eq!(entries.key(1), b"");
+        assert_eq!(entries.key(2), b"abc");
+        assert_eq!(entries.key(3), b"");
+    }
+}
