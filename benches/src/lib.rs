@@ -111,6 +111,8 @@ mod tests {
         let (mut a, mut b) = (Rng::new(7), Rng::new(7));
         for _ in 0..1_000 {
             assert_eq!(a.next_u64(), b.next_u64());
+        }
+        for _ in 0..1_000 {
             assert!(a.below(10) < 10);
             let unit = a.unit();
             assert!((0.0..1.0).contains(&unit));

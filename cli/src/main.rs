@@ -184,6 +184,11 @@ enum Command {
     },
 }
 
+/// The allocator is the application's choice; glibc's slows down on the small allocations
+/// of point reads and result building once decoded chunks have fragmented its heap.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,

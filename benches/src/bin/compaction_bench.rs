@@ -34,6 +34,11 @@ use tessera::{
     ColumnFilter, Db, Options, Predicate, Range, Scalar, ScanRequest, TableOptions, Term,
 };
 use tessera_benches::{directory_bytes, percentile_micros};
+
+/// An application picks its allocator; glibc's slows down on the small allocations of point
+/// reads once decoded chunks have fragmented its heap.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use tpchgen::generators::LineItemGenerator;
 use tpchgen_arrow::LineItemArrow;
 
@@ -62,6 +67,9 @@ struct Args {
     /// Decoded-chunk cache, in MiB.
     #[arg(long, default_value_t = 2048)]
     cache_mib: usize,
+    /// Scans between automatic layout checks (0: off, the default here).
+    #[arg(long, default_value_t = 0)]
+    tune_every: u64,
     /// Database directory (default: a temporary directory, removed afterwards).
     #[arg(long)]
     dir: Option<PathBuf>,
@@ -95,6 +103,9 @@ fn main() -> Result<(), Box<dyn Error>> {
         cache_bytes: args.cache_mib << 20,
         blob_files: args.blob_files,
         compaction_threads: args.compaction_threads,
+        // The reader's scans would queue an automatic re-layout whose full rewrite then
+        // overlaps the point reads; layout_bench measures re-layout.
+        tune_every: args.tune_every,
         ..Options::default()
     };
     let db = Arc::new(Db::open(&directory, options)?);

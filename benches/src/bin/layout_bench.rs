@@ -28,7 +28,8 @@
 //! blocks scanned against the fewest that could hold the matches, build time, model size.
 //!
 //! The shift: a fresh table with automatic re-layout on serves `--shift-queries` queries of
-//! mix A (columns weighted as above), then as many of mix B (the weights reversed), while a
+//! mix A (columns weighted as above), then twice as many of mix B (the weights reversed: the
+//! optimizer reads the 512 most recent logged queries, which the new mix must fill), while a
 //! reader thread issues point gets every 2 ms. Reported: how long after the shift the new
 //! layout went live, how the B queries fared before that, the scan overhead of the layout
 //! re-layout chose against a layout learned from B alone, and the slowest reads while a
@@ -61,6 +62,10 @@ use tessera_benches::{Rng, percentile_micros, quantile};
 use tpchgen::generators::LineItemGenerator;
 use tpchgen_arrow::LineItemArrow;
 
+/// The allocator a demanding application would pick (as the `tessera` binary does).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 type BenchResult<T> = Result<T, Box<dyn Error + Send + Sync>>;
 
 /// Command-line arguments.
@@ -91,9 +96,12 @@ struct Args {
     /// Dataset of the shift scenario ("none" skips it).
     #[arg(long, default_value = "correlated")]
     shift_dataset: String,
-    /// Queries of each mix in the shift scenario.
+    /// Fewest queries of mix A in the shift scenario (mix B: twice as many).
     #[arg(long, default_value_t = 512)]
     shift_queries: usize,
+    /// Seconds each mix of the shift scenario may run while waiting for a re-layout.
+    #[arg(long, default_value_t = 600)]
+    shift_seconds: u64,
     /// Scans between two automatic layout checks in the shift scenario.
     #[arg(long, default_value_t = 64)]
     tune_every: u64,
@@ -103,7 +111,8 @@ struct Args {
     /// Seed of data and workloads.
     #[arg(long, default_value_t = 42)]
     seed: u64,
-    /// Directory for the databases (default: a temporary directory, removed afterwards).
+    /// Directory for the databases, kept afterwards (default: a temporary directory, each
+    /// database deleted once measured).
     #[arg(long)]
     dir: Option<PathBuf>,
     /// Also write the numbers as JSON to this file.
@@ -127,7 +136,7 @@ fn main() -> BenchResult<()> {
         .unwrap_or_else(|| temporary.path().to_path_buf());
     let mut reports = Vec::new();
     let mut shift_report = None;
-    for name in &args.datasets {
+    for name in args.datasets.iter().filter(|name| !name.is_empty()) {
         eprintln!("== dataset {name}");
         let dataset = Dataset::generate(name, &args)?;
         let sample = Sample::draw(&dataset)?;
@@ -136,13 +145,11 @@ fn main() -> BenchResult<()> {
             "{}",
             reports.last().map(DatasetReport::text).unwrap_or_default()
         );
+        discard(&args, &root.join(name))?;
         if *name == args.shift_dataset {
-            let report = shift(
-                &args,
-                &dataset,
-                &sample,
-                &root.join(format!("{name}-shift")),
-            )?;
+            let directory = root.join(format!("{name}-shift"));
+            let report = shift(&args, &dataset, &sample, &directory)?;
+            discard(&args, &directory)?;
             print!("{}", report.text());
             shift_report = Some(report);
         }
@@ -167,6 +174,15 @@ fn main() -> BenchResult<()> {
                 datasets.join(", ")
             ),
         )?;
+    }
+    Ok(())
+}
+
+/// Deletes a finished dataset's database unless `--dir` asked to keep them: ten-million-row
+/// tables and their re-layouts take gigabytes each.
+fn discard(args: &Args, directory: &Path) -> BenchResult<()> {
+    if args.dir.is_none() {
+        std::fs::remove_dir_all(directory)?;
     }
     Ok(())
 }
@@ -937,7 +953,8 @@ struct ShiftQuery {
 /// How automatic re-layout followed the shift.
 struct ShiftReport {
     dataset: String,
-    queries_per_mix: usize,
+    queries_a: usize,
+    queries_b: usize,
     tune_every: u64,
     layout_before_shift: String,
     layout_after: String,
@@ -973,8 +990,8 @@ fn shift(
     let db = Arc::new(Db::open(directory, options(args, args.tune_every))?);
     let (table, _) = dataset.load(&db)?;
     let columns = &dataset.filter_columns;
-    let mix_a = QueryGenerator::new(sample, columns, false, args.seed ^ 3).take(args.shift_queries);
-    let mix_b = QueryGenerator::new(sample, columns, true, args.seed ^ 4).take(args.shift_queries);
+    let mut mix_a = QueryGenerator::new(sample, columns, false, args.seed ^ 3);
+    let mut mix_b = QueryGenerator::new(sample, columns, true, args.seed ^ 4);
     let eval_b = QueryGenerator::new(sample, columns, true, args.seed ^ 5).take(64);
 
     // Point reads every 2 ms, tagged with whether a rewrite ran.
@@ -1007,31 +1024,51 @@ fn shift(
 
     let origin = Instant::now();
     let mut served = Vec::new();
-    let run = |queries: &[Query], served: &mut Vec<ShiftQuery>| -> BenchResult<()> {
-        for query in queries {
+    // Serves a mix until at least `minimum` queries ran and, once the layout changed, 128
+    // more ran on the new one; or until the time limit.
+    let limit = Duration::from_secs(args.shift_seconds);
+    let run = |generator: &mut QueryGenerator<'_>,
+               minimum: usize,
+               served: &mut Vec<ShiftQuery>|
+     -> BenchResult<()> {
+        let started = Instant::now();
+        let mut first_layout: Option<String> = None;
+        let mut changed_at: Option<usize> = None;
+        let mut count = 0usize;
+        loop {
+            let query = generator.next();
             let before = table.relayout_in_progress();
             let at = origin.elapsed();
-            let (measured, layout) = serve(&table, query)?;
+            let (measured, layout) = serve(&table, &query)?;
+            let during_rewrite = before || table.relayout_in_progress();
+            count += 1;
+            let first = first_layout.get_or_insert_with(|| layout.clone());
+            if changed_at.is_none() && *first != layout {
+                changed_at = Some(count);
+            }
             served.push(ShiftQuery {
                 at,
                 measured,
                 layout,
-                during_rewrite: before || table.relayout_in_progress(),
+                during_rewrite,
             });
+            let settled = changed_at.is_some_and(|at| count >= at + 128);
+            if count >= minimum && (settled || started.elapsed() > limit) {
+                return Ok(());
+            }
         }
-        Ok(())
     };
-    eprintln!("   mix A: {} queries", mix_a.len());
-    run(&mix_a, &mut served)?;
+    eprintln!(
+        "   mix A: until re-laid out, at least {} queries",
+        args.shift_queries
+    );
+    run(&mut mix_a, args.shift_queries, &mut served)?;
     wait_for_rewrites(&table)?;
     let layout_before_shift = table.stats()?.layout;
     let shift_index = served.len();
     let shift_at = origin.elapsed();
-    eprintln!(
-        "   mix B: {} queries (layout before: {layout_before_shift})",
-        mix_b.len()
-    );
-    run(&mix_b, &mut served)?;
+    eprintln!("   mix B (layout before: {layout_before_shift})");
+    run(&mut mix_b, 2 * args.shift_queries, &mut served)?;
     wait_for_rewrites(&table)?;
     stop.store(true, Ordering::Relaxed);
     let reads = reader.join().map_err(|_| "the reader thread panicked")??;
@@ -1067,8 +1104,22 @@ fn shift(
     };
     let layout_after = table.stats()?.layout;
     let (eval_overhead_auto, eval_p50_ms_auto) = eval(&table)?;
+    if let Some(error) = table.stats()?.last_compaction_error {
+        eprintln!("   the background worker reported: {error}");
+    }
     eprintln!("   reference: a layout learned from mix B alone");
-    table.pin_layout(&LayoutChoice::Learned)?;
+    let check = table.optimize()?;
+    eprintln!(
+        "   explicit check: current {:.0} ns/query (overhead {:.2}), candidate {:.0} ns/query (overhead {:.2}), rewritten: {}",
+        check.before.cost_ns,
+        check.before.scan_overhead(),
+        check.after.cost_ns,
+        check.after.scan_overhead(),
+        check.relayout.is_some()
+    );
+    if check.relayout.is_none() {
+        table.relayout(&LayoutChoice::Learned)?;
+    }
     let tuned_layout = table.stats()?.layout;
     let (eval_overhead_tuned, eval_p50_ms_tuned) = eval(&table)?;
 
@@ -1083,7 +1134,8 @@ fn shift(
     let queries_during: Vec<&ShiftQuery> = served.iter().filter(|q| q.during_rewrite).collect();
     Ok(ShiftReport {
         dataset: dataset.name.clone(),
-        queries_per_mix: args.shift_queries,
+        queries_a: shift_index,
+        queries_b: served.len() - shift_index,
         tune_every: args.tune_every,
         layout_before_shift,
         layout_after,
@@ -1141,14 +1193,16 @@ impl ShiftReport {
              point reads during a rewrite     {} (slowest {:.1} ms, p99 {:.1} ms; slowest otherwise {:.1} ms)\n\
              queries during a rewrite         {} (slowest {:.1} ms)\n",
             self.dataset,
-            self.queries_per_mix,
-            self.queries_per_mix,
+            self.queries_a,
+            self.queries_b,
             self.tune_every,
             self.layout_before_shift,
             self.layout_after,
             self.rewrites,
-            self.seconds_to_new_layout
-                .map_or_else(|| "never".to_owned(), |s| format!("{s:.1} s")),
+            self.seconds_to_new_layout.map_or_else(
+                || "never: no automatic check predicted the gain asked for".to_owned(),
+                |s| format!("{s:.1} s")
+            ),
             self.queries_before_new_layout,
             self.overhead_before_new_layout,
             self.p95_ms_before_new_layout,
@@ -1170,7 +1224,7 @@ impl ShiftReport {
 
     fn json(&self) -> String {
         format!(
-            "{{\"dataset\": \"{}\", \"queries_per_mix\": {}, \"tune_every\": {}, \
+            "{{\"dataset\": \"{}\", \"queries_a\": {}, \"queries_b\": {}, \"tune_every\": {}, \
              \"layout_before_shift\": {:?}, \"layout_after\": {:?}, \"rewrites\": {}, \
              \"seconds_to_new_layout\": {}, \"queries_before_new_layout\": {}, \
              \"overhead_before_new_layout\": {:.3}, \"p95_ms_before_new_layout\": {:.3}, \
@@ -1181,7 +1235,8 @@ impl ShiftReport {
              \"p99_read_during_rewrite_ms\": {:.3}, \"slowest_read_otherwise_ms\": {:.3}, \
              \"queries_during_rewrite\": {}, \"slowest_query_during_rewrite_ms\": {:.3}}}",
             self.dataset,
-            self.queries_per_mix,
+            self.queries_a,
+            self.queries_b,
             self.tune_every,
             self.layout_before_shift,
             self.layout_after,
