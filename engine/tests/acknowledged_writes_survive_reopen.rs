@@ -1,7 +1,8 @@
 //! Acknowledged writes survive: closing and reopening the database, and a writer process
 //! killed with SIGKILL in the middle of its writes (with the default group commit, the WAL
 //! record of an acknowledged write is in the operating system's hands). A directory open in
-//! one process cannot be opened by another.
+//! one process cannot be opened by another. Index files a crash left before their
+//! ingestion are swept at open.
 
 #![allow(
     clippy::unwrap_used,
@@ -276,4 +277,50 @@ fn a_second_process_cannot_open_an_open_database() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("outcome opened"), "{stdout}");
+}
+
+/// Index files a crash left before their ingestion are deleted at open, and index entries
+/// ingested by compaction serve point reads after a reopen.
+#[test]
+fn index_files_left_by_a_crash_are_swept_and_ingested_entries_survive() {
+    let directory = tempfile::tempdir().unwrap();
+    let options = Options {
+        compaction_threads: 0,
+        ..Options::default()
+    };
+    {
+        let db = Db::open(directory.path(), options.clone()).unwrap();
+        let table = db
+            .create_table(
+                "log",
+                log_schema(),
+                TableOptions {
+                    primary_key: vec!["id".into()],
+                },
+            )
+            .unwrap();
+        table.insert(&log_batch(0, 5_000)).unwrap();
+        table.compact().unwrap();
+    }
+    let waiting = directory.path().join("ingest");
+    assert!(
+        std::fs::read_dir(&waiting).unwrap().next().is_none(),
+        "a finished compaction left files waiting"
+    );
+    let leftover = waiting.join("4242-7.sst");
+    std::fs::write(&leftover, b"half of an index file").unwrap();
+    let db = Db::open(directory.path(), options).unwrap();
+    assert!(!leftover.exists(), "the leftover index file was not swept");
+    let table = db.table("log").unwrap();
+    let key = RecordBatch::try_new(
+        Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, false)])),
+        vec![Arc::new(Int64Array::from(vec![4_321]))],
+    )
+    .unwrap();
+    let row = table
+        .get(&key)
+        .unwrap()
+        .expect("a compacted row after reopen");
+    assert_eq!(row.num_rows(), 1);
+    assert_eq!(table.stats().unwrap().blocks, 1);
 }
