@@ -58,8 +58,8 @@ struct Args {
     /// Keep encoded chunks in RocksDB blob files.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     blob_files: bool,
-    /// Delta bytes that queue a compaction, in MiB.
-    #[arg(long, default_value_t = 64)]
+    /// Delta bytes that queue a compaction, in MiB (the engine's default).
+    #[arg(long, default_value_t = 256)]
     threshold_mib: u64,
     /// Background compaction threads (0: compaction runs only at the end of ingest).
     #[arg(long, default_value_t = 1)]
