@@ -4,7 +4,7 @@
 //! ```text
 //! cargo run --release -p tessera-benches --bin layout_bench --
 //!     [--datasets lineitem,uniform,skewed,correlated] [--scale 1] [--rows 10000000]
-//!     [--train 256] [--queries 96] [--shift-dataset correlated] [--shift-queries 512]
+//!     [--train 256] [--queries 96] [--shift-dataset lineitem] [--shift-queries 512]
 //!     [--json FILE]
 //! ```
 //!
@@ -93,14 +93,15 @@ struct Args {
     /// Queries each layout serves, timed.
     #[arg(long, default_value_t = 96)]
     queries: usize,
-    /// Dataset of the shift scenario ("none" skips it).
-    #[arg(long, default_value = "correlated")]
+    /// Dataset of the shift scenario ("none" skips it). On lineitem the reversed mix leads
+    /// with columns the first layout ignores; on the correlated table it barely matters.
+    #[arg(long, default_value = "lineitem")]
     shift_dataset: String,
     /// Fewest queries of mix A in the shift scenario (mix B: twice as many).
     #[arg(long, default_value_t = 512)]
     shift_queries: usize,
     /// Seconds each mix of the shift scenario may run while waiting for a re-layout.
-    #[arg(long, default_value_t = 600)]
+    #[arg(long, default_value_t = 300)]
     shift_seconds: u64,
     /// Scans between two automatic layout checks in the shift scenario.
     #[arg(long, default_value_t = 64)]
@@ -159,6 +160,7 @@ fn main() -> BenchResult<()> {
         let sample = Sample::draw(&dataset)?;
         let directory = root.join(format!("{}-shift", args.shift_dataset));
         let report = shift(&args, &dataset, &sample, &directory)?;
+        discard(&args, &directory)?;
         print!("{}", report.text());
         shift_report = Some(report);
     }
