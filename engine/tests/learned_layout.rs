@@ -21,6 +21,8 @@ use tessera::{
 };
 
 const ROWS: i64 = 300_000;
+/// How long a pinned table is watched for a re-layout that must not come.
+const PINNED_WAIT: Duration = Duration::from_secs(20);
 
 fn schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
@@ -212,12 +214,16 @@ fn automatic_relayout_follows_the_workload_unless_the_layout_is_pinned() {
         for predicate in &queries {
             assert_eq!(run(&table, predicate).0, expected(predicate));
         }
-        // Three automatic checks were due; give the worker time to (not) act on them.
-        std::thread::sleep(Duration::from_millis(500));
+        // Three automatic checks were due. Unpinned, the same checks re-lay the table out
+        // within a few seconds (below); pinned, the layout must stay put all that time.
+        let deadline = Instant::now() + PINNED_WAIT;
+        while Instant::now() < deadline {
+            let stats = table.stats().unwrap();
+            assert_eq!(stats.layout_version, pinned_version, "{}", stats.layout);
+            assert!(stats.layout_pinned);
+            std::thread::sleep(Duration::from_millis(100));
+        }
         db.flush().unwrap();
-        let stats = table.stats().unwrap();
-        assert_eq!(stats.layout_version, pinned_version, "{}", stats.layout);
-        assert!(stats.layout_pinned);
     }
 
     let db = open(directory.path(), 16);
@@ -225,6 +231,7 @@ fn automatic_relayout_follows_the_workload_unless_the_layout_is_pinned() {
     assert!(table.layout_pinned(), "the pin did not survive a reopen");
     table.unpin_layout().unwrap();
     assert!(!table.layout_pinned());
+    let unpinned = Instant::now();
     for predicate in &queries {
         assert_eq!(run(&table, predicate).0, expected(predicate));
     }
@@ -232,6 +239,12 @@ fn automatic_relayout_follows_the_workload_unless_the_layout_is_pinned() {
         wait_for_relayout(&table, pinned_version),
         "no automatic re-layout once unpinned: {}",
         table.stats().unwrap().layout
+    );
+    // The pinned wait above only means something if it outlasts an unpinned re-layout.
+    assert!(
+        unpinned.elapsed() < PINNED_WAIT,
+        "the unpinned re-layout took {:?}, longer than the pinned table was watched",
+        unpinned.elapsed()
     );
     let stats = table.stats().unwrap();
     assert_ne!(stats.layout_kind, "insertion_order");
