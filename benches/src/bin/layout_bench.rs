@@ -716,6 +716,28 @@ impl LayoutReport {
         let fewest: u64 = self.measured.iter().map(Measured::fewest_blocks).sum();
         scanned as f64 / fewest.max(1) as f64
     }
+
+    /// The numbers the report prints, computed once for the text and the JSON.
+    fn summary(&self) -> Summary {
+        Summary {
+            p50_ms: self.latency_ms(1.0, 0.5),
+            p95_ms: self.latency_ms(1.0, 0.95),
+            p50_ms_in_scope: self.latency_ms(SCOPE, 0.5),
+            overhead_in_scope: self.overhead(0.0, SCOPE, 0.5),
+            overhead_by_selectivity: SELECTIVITIES.map(|target| self.overhead(target, target, 0.5)),
+            blocks_ratio: self.blocks_ratio(),
+        }
+    }
+}
+
+/// One layout's summary: latencies, median overheads, blocks against the fewest.
+struct Summary {
+    p50_ms: f64,
+    p95_ms: f64,
+    p50_ms_in_scope: f64,
+    overhead_in_scope: f64,
+    overhead_by_selectivity: [f64; SELECTIVITIES.len()],
+    blocks_ratio: f64,
 }
 
 /// Every layout on one dataset.
@@ -763,18 +785,20 @@ impl DatasetReport {
             "model B"
         ));
         for layout in &self.layouts {
+            let summary = layout.summary();
+            let [tiny, small, medium, large] = summary.overhead_by_selectivity;
             text.push_str(&format!(
                 "{:<16} {:>9.2} {:>9.2} {:>10.2} {:>10.2} {:>9.1} {:>9.1} {:>9.2} {:>9.2} {:>8.2} {:>9.1} {:>9}\n",
                 layout.name,
-                layout.latency_ms(1.0, 0.5),
-                layout.latency_ms(1.0, 0.95),
-                layout.latency_ms(SCOPE, 0.5),
-                layout.overhead(0.0, SCOPE, 0.5),
-                layout.overhead(0.0001, 0.0001, 0.5),
-                layout.overhead(0.001, 0.001, 0.5),
-                layout.overhead(0.01, 0.01, 0.5),
-                layout.overhead(0.05, 0.05, 0.5),
-                layout.blocks_ratio(),
+                summary.p50_ms,
+                summary.p95_ms,
+                summary.p50_ms_in_scope,
+                summary.overhead_in_scope,
+                tiny,
+                small,
+                medium,
+                large,
+                summary.blocks_ratio,
                 layout.build_seconds,
                 layout.model_bytes,
             ));
@@ -810,6 +834,8 @@ impl DatasetReport {
             .layouts
             .iter()
             .map(|layout| {
+                let summary = layout.summary();
+                let [tiny, small, medium, large] = summary.overhead_by_selectivity;
                 format!(
                     "{{\"name\": \"{}\", \"description\": {:?}, \"build_seconds\": {:.2}, \
                      \"model_bytes\": {}, \"p50_ms\": {:.3}, \"p95_ms\": {:.3}, \
@@ -820,15 +846,15 @@ impl DatasetReport {
                     layout.description,
                     layout.build_seconds,
                     layout.model_bytes,
-                    layout.latency_ms(1.0, 0.5),
-                    layout.latency_ms(1.0, 0.95),
-                    layout.latency_ms(SCOPE, 0.5),
-                    layout.overhead(0.0, SCOPE, 0.5),
-                    layout.overhead(0.0001, 0.0001, 0.5),
-                    layout.overhead(0.001, 0.001, 0.5),
-                    layout.overhead(0.01, 0.01, 0.5),
-                    layout.overhead(0.05, 0.05, 0.5),
-                    layout.blocks_ratio(),
+                    summary.p50_ms,
+                    summary.p95_ms,
+                    summary.p50_ms_in_scope,
+                    summary.overhead_in_scope,
+                    tiny,
+                    small,
+                    medium,
+                    large,
+                    summary.blocks_ratio,
                 )
             })
             .collect();
