@@ -431,11 +431,12 @@ fn engine_lines(outcome: &Outcome) -> Vec<(String, String)> {
             lines.push((
                 "blocks".to_owned(),
                 format!(
-                    "{} scanned of {} in the table ({} in the cells visited, {} pruned by zone maps); {} delta rows merged",
+                    "{} scanned of {} in the table ({} in the cells visited, {} pruned by zone maps; {} filters skipped where a zone map showed every row passes); {} delta rows merged",
                     stats.blocks_scanned,
                     stats.blocks_total,
                     explain.blocks_in_cells,
                     explain.blocks_pruned,
+                    explain.filters_skipped,
                     explain.delta_rows
                 ),
             ));

@@ -307,6 +307,63 @@ impl ColumnValues {
         }
     }
 
+    /// Values `range` (which the caller checked is inside), copied.
+    fn slice(&self, range: std::ops::Range<usize>) -> Result<Self> {
+        Ok(match self {
+            Self::Int(values) => Self::Int(values.get(range).unwrap_or_default().to_vec()),
+            Self::Float(values) => Self::Float(values.get(range).unwrap_or_default().to_vec()),
+            Self::Decimal(values) => Self::Decimal(values.get(range).unwrap_or_default().to_vec()),
+            Self::Bool(values) => Self::Bool(values.get(range).unwrap_or_default().to_vec()),
+            Self::Bytes(values) => {
+                let offsets = values.offsets();
+                let start = offsets.get(range.start).copied().unwrap_or(0);
+                let end = offsets.get(range.end).copied().unwrap_or(start);
+                let data = values
+                    .data()
+                    .get(start as usize..end as usize)
+                    .unwrap_or_default()
+                    .to_vec();
+                let offsets = offsets
+                    .get(range.start..=range.end)
+                    .unwrap_or(&[0])
+                    .iter()
+                    .map(|offset| offset.saturating_sub(start))
+                    .collect();
+                Self::Bytes(BytesColumn::new(offsets, data)?)
+            }
+        })
+    }
+
+    /// Values at `rows` (which the caller checked are inside), in that order.
+    fn gather(&self, rows: &[u32]) -> Result<Self> {
+        fn pick<T: Copy + Default>(values: &[T], rows: &[u32]) -> Vec<T> {
+            rows.iter()
+                .map(|&row| values.get(row as usize).copied().unwrap_or_default())
+                .collect()
+        }
+        Ok(match self {
+            Self::Int(values) => Self::Int(pick(values, rows)),
+            Self::Float(values) => Self::Float(pick(values, rows)),
+            Self::Decimal(values) => Self::Decimal(pick(values, rows)),
+            Self::Bool(values) => Self::Bool(pick(values, rows)),
+            Self::Bytes(values) => {
+                let total: usize = rows
+                    .iter()
+                    .map(|&row| values.get(row as usize).map_or(0, <[u8]>::len))
+                    .sum();
+                let mut gathered = BytesColumn {
+                    offsets: Vec::with_capacity(rows.len() + 1),
+                    data: Vec::with_capacity(total),
+                };
+                gathered.offsets.push(0);
+                for &row in rows {
+                    gathered.push(values.get(row as usize).unwrap_or_default())?;
+                }
+                Self::Bytes(gathered)
+            }
+        })
+    }
+
     /// Empty values of a physical kind.
     pub fn empty(kind: PhysicalKind) -> Self {
         match kind {
@@ -421,6 +478,47 @@ impl Column {
             other => other.len() * self.logical.value_width(),
         };
         values + validity
+    }
+
+    /// The values at `rows`, in that order, as a column of the same type. An ascending run
+    /// without gaps is copied as a slice; other rows are gathered. A row past the end is an
+    /// error. The values come from this column, so they need no new check.
+    pub fn take(&self, rows: &[u32]) -> Result<Column> {
+        let len = self.len();
+        if let Some(&row) = rows.iter().find(|&&row| row as usize >= len) {
+            return Err(CodecError::InvalidColumn(format!(
+                "row {row} is past the end of a column of {len} values"
+            )));
+        }
+        let (Some(&first), Some(&last)) = (rows.first(), rows.last()) else {
+            return Ok(Self::empty(self.logical.clone()));
+        };
+        // Ascending, in range and as many rows as the span holds: no gaps, a slice copy.
+        let run = last.checked_sub(first).map(|span| span as usize + 1) == Some(rows.len())
+            && rows.windows(2).all(|pair| pair[0] < pair[1]);
+        let (values, validity) = if run {
+            let range = first as usize..last as usize + 1;
+            (
+                self.values.slice(range.clone())?,
+                self.validity
+                    .as_ref()
+                    .map(|valid| valid.get(range).unwrap_or_default().to_vec()),
+            )
+        } else {
+            (
+                self.values.gather(rows)?,
+                self.validity.as_ref().map(|valid| {
+                    rows.iter()
+                        .map(|&row| valid.get(row as usize).copied().unwrap_or(false))
+                        .collect()
+                }),
+            )
+        };
+        Ok(Self {
+            logical: self.logical.clone(),
+            values,
+            validity: validity.filter(|validity: &Vec<bool>| validity.contains(&false)),
+        })
     }
 
     /// Splits into parts.

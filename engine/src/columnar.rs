@@ -273,48 +273,82 @@ fn check_fits_u32(name: &str, data_bytes: usize) -> Result<()> {
 /// types the column's logical type is stored from (for a `Utf8` column: `Utf8`, `LargeUtf8` or
 /// `Utf8View`; for a timestamp: the same unit and time zone).
 pub fn column_to_array(column: &Column, data_type: &DataType) -> Result<ArrayRef> {
+    to_array(column, None, data_type)
+}
+
+/// [`column_to_array`] of the rows `rows` (in this order) of `column`: fixed-width values are
+/// gathered straight into the array's buffer, without an intermediate column; booleans and
+/// bytes go through [`Column::take`]. A row past the end is an error.
+pub fn rows_to_array(column: &Column, rows: &[u32], data_type: &DataType) -> Result<ArrayRef> {
+    let len = column.len();
+    if let Some(&row) = rows.iter().find(|&&row| row as usize >= len) {
+        return Err(Error::Codec(tessera_codecs::CodecError::InvalidColumn(
+            format!("row {row} is past the end of a column of {len} values"),
+        )));
+    }
+    to_array(column, Some(rows), data_type)
+}
+
+/// The conversion behind [`column_to_array`] and [`rows_to_array`]; `rows` (checked to be in
+/// range) picks rows of fixed-width columns only.
+fn to_array(column: &Column, rows: Option<&[u32]>, data_type: &DataType) -> Result<ArrayRef> {
+    if let Some(rows) = rows
+        && matches!(
+            column.values(),
+            ColumnValues::Bool(_) | ColumnValues::Bytes(_)
+        )
+    {
+        return to_array(&column.take(rows)?, None, data_type);
+    }
     if logical_type_of(data_type).as_ref() != Some(column.logical()) {
         return Err(mismatch(column, data_type));
     }
     let nulls = column
         .validity()
-        .map(NullBuffer::from)
+        .map(|valid| match rows {
+            None => NullBuffer::from(valid),
+            Some(rows) => NullBuffer::from(
+                rows.iter()
+                    .map(|&row| valid.get(row as usize).copied().unwrap_or(false))
+                    .collect::<Vec<bool>>(),
+            ),
+        })
         .filter(|nulls| nulls.null_count() > 0);
     // Integer-held values are within the logical type's range (a `Column` invariant), so the
     // narrowing casts below are exact.
     let array: ArrayRef = match (column.values(), data_type) {
         (ColumnValues::Int(ints), DataType::Int8) => {
-            primitive_array::<Int8Type>(narrow(ints, |value| value as i8), nulls)?
+            primitive_array::<Int8Type>(narrow(ints, rows, |value| value as i8), nulls)?
         }
         (ColumnValues::Int(ints), DataType::Int16) => {
-            primitive_array::<Int16Type>(narrow(ints, |value| value as i16), nulls)?
+            primitive_array::<Int16Type>(narrow(ints, rows, |value| value as i16), nulls)?
         }
         (ColumnValues::Int(ints), DataType::Int32) => {
-            primitive_array::<Int32Type>(narrow(ints, |value| value as i32), nulls)?
+            primitive_array::<Int32Type>(narrow(ints, rows, |value| value as i32), nulls)?
         }
         (ColumnValues::Int(ints), DataType::Int64) => {
-            primitive_array::<Int64Type>(ints.to_vec(), nulls)?
+            primitive_array::<Int64Type>(narrow(ints, rows, |value| value), nulls)?
         }
         (ColumnValues::Int(ints), DataType::UInt8) => {
-            primitive_array::<UInt8Type>(narrow(ints, |value| value as u8), nulls)?
+            primitive_array::<UInt8Type>(narrow(ints, rows, |value| value as u8), nulls)?
         }
         (ColumnValues::Int(ints), DataType::UInt16) => {
-            primitive_array::<UInt16Type>(narrow(ints, |value| value as u16), nulls)?
+            primitive_array::<UInt16Type>(narrow(ints, rows, |value| value as u16), nulls)?
         }
         (ColumnValues::Int(ints), DataType::UInt32) => {
-            primitive_array::<UInt32Type>(narrow(ints, |value| value as u32), nulls)?
+            primitive_array::<UInt32Type>(narrow(ints, rows, |value| value as u32), nulls)?
         }
         (ColumnValues::Int(ints), DataType::UInt64) => {
-            primitive_array::<UInt64Type>(narrow(ints, ordered_i64_to_u64), nulls)?
+            primitive_array::<UInt64Type>(narrow(ints, rows, ordered_i64_to_u64), nulls)?
         }
         (ColumnValues::Int(ints), DataType::Date32) => {
-            primitive_array::<Date32Type>(narrow(ints, |value| value as i32), nulls)?
+            primitive_array::<Date32Type>(narrow(ints, rows, |value| value as i32), nulls)?
         }
         (ColumnValues::Int(ints), DataType::Date64) => {
-            primitive_array::<Date64Type>(ints.to_vec(), nulls)?
+            primitive_array::<Date64Type>(narrow(ints, rows, |value| value), nulls)?
         }
         (ColumnValues::Int(ints), DataType::Timestamp(unit, timezone)) => {
-            let values = ScalarBuffer::from(ints.to_vec());
+            let values = ScalarBuffer::from(narrow(ints, rows, |value| value));
             let timezone = timezone.clone();
             match unit {
                 ArrowTimeUnit::Second => Arc::new(
@@ -337,14 +371,14 @@ pub fn column_to_array(column: &Column, data_type: &DataType) -> Result<ArrayRef
         }
         (ColumnValues::Float(floats), DataType::Float32) => {
             // f32 columns are held as exact f64 widenings, so this cast is exact.
-            primitive_array::<Float32Type>(narrow(floats, |value| value as f32), nulls)?
+            primitive_array::<Float32Type>(narrow(floats, rows, |value| value as f32), nulls)?
         }
         (ColumnValues::Float(floats), DataType::Float64) => {
-            primitive_array::<Float64Type>(floats.to_vec(), nulls)?
+            primitive_array::<Float64Type>(narrow(floats, rows, |value| value), nulls)?
         }
         (ColumnValues::Decimal(decimals), DataType::Decimal128(precision, scale)) => Arc::new(
             PrimitiveArray::<Decimal128Type>::try_new(
-                ScalarBuffer::from(decimals.to_vec()),
+                ScalarBuffer::from(narrow(decimals, rows, |value| value)),
                 nulls,
             )?
             .with_precision_and_scale(*precision, *scale)?,
@@ -383,8 +417,25 @@ fn mismatch(column: &Column, data_type: &DataType) -> Error {
     }
 }
 
-fn narrow<T: Copy, N>(values: &[T], cast: impl Fn(T) -> N) -> Vec<N> {
-    values.iter().map(|&value| cast(value)).collect()
+/// `cast` of every value, or of the values at `rows` (a run of them as one slice).
+fn narrow<T: Copy + Default, N>(
+    values: &[T],
+    rows: Option<&[u32]>,
+    cast: impl Fn(T) -> N,
+) -> Vec<N> {
+    let Some(rows) = rows else {
+        return values.iter().map(|&value| cast(value)).collect();
+    };
+    if let (Some(&first), Some(&last)) = (rows.first(), rows.last())
+        && last.checked_sub(first).map(|span| span as usize + 1) == Some(rows.len())
+        && rows.windows(2).all(|pair| pair[0] < pair[1])
+        && let Some(run) = values.get(first as usize..=last as usize)
+    {
+        return run.iter().map(|&value| cast(value)).collect();
+    }
+    rows.iter()
+        .map(|&row| cast(values.get(row as usize).copied().unwrap_or_default()))
+        .collect()
 }
 
 fn primitive_array<T: ArrowPrimitiveType>(
@@ -623,6 +674,34 @@ mod tests {
             assert_eq!(back.data_type(), array.data_type());
             assert_eq!(back.to_data(), array.to_data(), "{}", array.data_type());
             assert_eq!(back.null_count(), 1 + usize::from(array.is_null(3)));
+        }
+    }
+
+    /// Picking rows while converting equals Arrow's `take` of the whole conversion, for
+    /// gathers, runs and repeats; a row past the end is an error.
+    #[test]
+    fn rows_to_array_agrees_with_arrow_take() {
+        for array in arrays_with_nulls() {
+            let column = column_from_array("c", &array).unwrap();
+            let len = column.len() as u32;
+            for rows in [
+                vec![],
+                vec![3, 0, 3],
+                vec![1, 2],
+                (0..len).collect(),
+                vec![len - 1],
+            ] {
+                let picked = rows_to_array(&column, &rows, array.data_type()).unwrap();
+                let indices = arrow::array::UInt32Array::from(rows.clone());
+                let expected = arrow::compute::take(&array, &indices, None).unwrap();
+                assert_eq!(
+                    picked.to_data(),
+                    expected.to_data(),
+                    "{} rows {rows:?}",
+                    array.data_type()
+                );
+            }
+            assert!(rows_to_array(&column, &[0, len], array.data_type()).is_err());
         }
     }
 

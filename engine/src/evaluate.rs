@@ -7,20 +7,185 @@
 use std::cmp::Ordering;
 use std::ops::Bound;
 
-use tessera_codecs::{BytesColumn, Column, ColumnValues};
+use tessera_codecs::{Column, ColumnValues};
 use tessera_layout::predicate::float_order;
 use tessera_layout::{ColumnFilter, Scalar, Term};
 
 use crate::error::Result;
 
-/// Clears `selected[i]` for every row `first + i` of `column` the filter rejects: the scan
-/// evaluates only the rows a position model left.
-pub(crate) fn apply_filter(
-    column: &Column,
-    filter: &ColumnFilter,
-    selected: &mut [bool],
-    first: usize,
-) {
+/// The rows of a block a scan still considers. It starts as a mask over the rows a position
+/// model left, which filters sweep without a branch per row; once a filter leaves few rows it
+/// becomes the list of those rows, and later filters look at them alone.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Selection {
+    /// `mask[i]` stands for row `first + i`.
+    Mask {
+        /// The row `mask[0]` stands for.
+        first: usize,
+        /// Whether each row is still selected.
+        mask: Vec<bool>,
+    },
+    /// The selected rows, ascending.
+    Rows(Vec<u32>),
+}
+
+/// A mask with fewer than one set row in this many becomes a row list: a gather per row
+/// then costs less than a sweep over all of them.
+const SPARSE: usize = 16;
+
+impl Selection {
+    /// Every row of `first..past`.
+    pub(crate) fn range(first: usize, past: usize) -> Self {
+        Self::Mask {
+            first,
+            mask: vec![true; past.saturating_sub(first)],
+        }
+    }
+
+    /// Drops `row` if selected.
+    pub(crate) fn deselect(&mut self, row: usize) {
+        match self {
+            Self::Mask { first, mask } => {
+                if let Some(slot) = row.checked_sub(*first).and_then(|i| mask.get_mut(i)) {
+                    *slot = false;
+                }
+            }
+            Self::Rows(rows) => {
+                if let Ok(index) = rows.binary_search(&(row as u32)) {
+                    rows.remove(index);
+                }
+            }
+        }
+    }
+
+    /// Rows selected.
+    pub(crate) fn count(&self) -> usize {
+        match self {
+            Self::Mask { mask, .. } => count_set(mask),
+            Self::Rows(rows) => rows.len(),
+        }
+    }
+
+    /// Turns a sparse mask into a row list; returns the rows selected.
+    pub(crate) fn settle(&mut self) -> usize {
+        let count = self.count();
+        if let Self::Mask { first, mask } = self
+            && count * SPARSE < mask.len()
+        {
+            *self = Self::Rows(selected_rows(mask, *first));
+        }
+        count
+    }
+
+    /// Keeps the selected rows `keep` accepts; stops at its first error.
+    pub(crate) fn try_retain(&mut self, mut keep: impl FnMut(usize) -> Result<bool>) -> Result<()> {
+        match self {
+            Self::Mask { first, mask } => {
+                for (offset, slot) in mask.iter_mut().enumerate() {
+                    if *slot {
+                        *slot = keep(*first + offset)?;
+                    }
+                }
+            }
+            Self::Rows(rows) => {
+                let mut kept = Vec::with_capacity(rows.len());
+                for &row in rows.iter() {
+                    if keep(row as usize)? {
+                        kept.push(row);
+                    }
+                }
+                *rows = kept;
+            }
+        }
+        Ok(())
+    }
+
+    /// Keeps the selected rows `keep` accepts.
+    fn retain(&mut self, mut keep: impl FnMut(usize) -> bool) {
+        // The closure cannot fail, so neither can the retain.
+        let _infallible = self.try_retain(|row| Ok(keep(row)));
+    }
+
+    /// The selected rows, ascending.
+    pub(crate) fn into_rows(self) -> Vec<u32> {
+        match self {
+            Self::Mask { first, mask } => selected_rows(&mask, first),
+            Self::Rows(rows) => rows,
+        }
+    }
+}
+
+/// Set entries of a mask: byte sums over runs short enough not to overflow, which the
+/// compiler turns into wide adds.
+fn count_set(mask: &[bool]) -> usize {
+    mask.chunks(255)
+        .map(|run| usize::from(run.iter().fold(0u8, |sum, &set| sum + u8::from(set))))
+        .sum()
+}
+
+/// The rows `first + i` whose `selected[i]` is set: counted first (one vectorized pass),
+/// then gathered without a branch per row, skipping unset runs 64 at a time (a selective
+/// filter leaves most of a block unset).
+fn selected_rows(selected: &[bool], first: usize) -> Vec<u32> {
+    let count = count_set(selected);
+    // One spare slot: every row is written at the next free slot, and only set rows advance.
+    let mut rows = vec![0u32; count + 1];
+    let mut next = 0usize;
+    for (index, chunk) in selected.chunks(64).enumerate() {
+        if !chunk.iter().fold(false, |any, &set| any | set) {
+            continue;
+        }
+        let base = first + index * 64;
+        for (offset, &set) in chunk.iter().enumerate() {
+            if let Some(slot) = rows.get_mut(next) {
+                *slot = (base + offset) as u32;
+            }
+            next += usize::from(set);
+        }
+    }
+    rows.truncate(count);
+    rows
+}
+
+/// The share of a block's values a filter keeps, guessed from the block's zone map as if
+/// the values spread evenly over `[min, max]`: it orders a scan's filters. 1 when it cannot
+/// tell (no zone, strings, `IS [NOT] NULL`).
+pub(crate) fn kept_share(filter: &ColumnFilter, min_max: Option<(&Scalar, &Scalar)>) -> f64 {
+    fn number(value: &Scalar) -> Option<f64> {
+        match value {
+            Scalar::Int(value) => Some(*value as f64),
+            Scalar::Decimal(value) => Some(*value as f64),
+            Scalar::Float(value) if !value.is_nan() => Some(*value),
+            _ => None,
+        }
+    }
+    fn end(bound: &Bound<Scalar>) -> Option<f64> {
+        match bound {
+            Bound::Included(value) | Bound::Excluded(value) => number(value),
+            Bound::Unbounded => None,
+        }
+    }
+    let Some((Some(min), Some(max))) = min_max.map(|(min, max)| (number(min), number(max))) else {
+        return 1.0;
+    };
+    let width = max - min;
+    if width.is_nan() || width <= 0.0 {
+        return 1.0;
+    }
+    let mut share = 0.0;
+    for term in &filter.terms {
+        let Term::Range(range) = term else {
+            return 1.0;
+        };
+        let low = end(&range.low).unwrap_or(min).max(min);
+        let high = end(&range.high).unwrap_or(max).min(max);
+        share += ((high - low) / width).max(0.0);
+    }
+    share.min(1.0)
+}
+
+/// Drops from `selection` every row of `column` the filter rejects.
+pub(crate) fn apply_filter(column: &Column, filter: &ColumnFilter, selection: &mut Selection) {
     let keep_nulls = filter.terms.iter().any(|term| matches!(term, Term::IsNull));
     let keep_present = filter
         .terms
@@ -35,27 +200,21 @@ pub(crate) fn apply_filter(
         })
         .collect();
     let validity = column.validity();
-    let null_at = |row: usize| validity.is_some_and(|valid| valid.get(first + row) == Some(&false));
+    let null_at = |row: usize| validity.is_some_and(|valid| valid.get(row) == Some(&false));
+    let len = column.len();
     if keep_present {
         // Every non-null value passes; only nulls are in question.
-        for (row, slot) in selected.iter_mut().enumerate() {
-            if null_at(row) && !keep_nulls {
-                *slot = false;
-            }
-        }
+        selection.retain(|row| row < len && (keep_nulls || !null_at(row)));
         return;
     }
+    // The slow paths: a comparison of `Scalar`s per selected row.
     macro_rules! by_value {
-        ($values:expr, $matches:expr) => {
-            for (row, (slot, value)) in selected.iter_mut().zip($values).enumerate() {
-                if *slot {
-                    *slot = if null_at(row) {
-                        keep_nulls
-                    } else {
-                        $matches(value)
-                    };
-                }
-            }
+        ($get:expr, $matches:expr) => {
+            selection.retain(|row| match $get(row) {
+                None => false,
+                Some(_) if null_at(row) => keep_nulls,
+                Some(value) => $matches(value),
+            })
         };
     }
     match column.values() {
@@ -65,11 +224,11 @@ pub(crate) fn apply_filter(
                 .filter_map(|(low, high)| int_bounds(low, high))
                 .collect();
             if let [(low, high)] = bounds[..] {
-                select_by(values, first, validity, keep_nulls, selected, |value| {
+                select_by(values, validity, keep_nulls, selection, |value| {
                     (low <= value) & (value <= high)
                 });
             } else {
-                select_by(values, first, validity, keep_nulls, selected, |value| {
+                select_by(values, validity, keep_nulls, selection, |value| {
                     bounds
                         .iter()
                         .any(|&(low, high)| (low <= value) & (value <= high))
@@ -82,11 +241,11 @@ pub(crate) fn apply_filter(
                 .filter_map(|(low, high)| decimal_bounds(low, high))
                 .collect();
             if let [(low, high)] = bounds[..] {
-                select_by(values, first, validity, keep_nulls, selected, |value| {
+                select_by(values, validity, keep_nulls, selection, |value| {
                     (low <= value) & (value <= high)
                 });
             } else {
-                select_by(values, first, validity, keep_nulls, selected, |value| {
+                select_by(values, validity, keep_nulls, selection, |value| {
                     bounds
                         .iter()
                         .any(|&(low, high)| (low <= value) & (value <= high))
@@ -100,126 +259,99 @@ pub(crate) fn apply_filter(
                 .collect::<Option<Vec<_>>>()
             {
                 if let [bound] = bounds[..] {
-                    select_by(values, first, validity, keep_nulls, selected, |value| {
+                    select_by(values, validity, keep_nulls, selection, |value| {
                         bound.contains(value)
                     });
                 } else {
-                    select_by(values, first, validity, keep_nulls, selected, |value| {
+                    select_by(values, validity, keep_nulls, selection, |value| {
                         bounds.iter().any(|bound| bound.contains(value))
                     });
                 }
                 return;
             }
-            by_value!(values.iter().skip(first), |value: &f64| ranges.iter().any(
-                |(low, high)| {
+            by_value!(|row: usize| values.get(row), |value: &f64| ranges
+                .iter()
+                .any(|(low, high)| {
                     within(low, high, |bound| match bound {
                         Scalar::Float(bound) => Some(float_order(*value, *bound)),
                         _ => None,
                     })
-                }
-            ));
+                }));
         }
         ColumnValues::Bool(values) => {
-            by_value!(values.iter().skip(first), |value: &bool| ranges.iter().any(
-                |(low, high)| {
+            by_value!(|row: usize| values.get(row), |value: &bool| ranges
+                .iter()
+                .any(|(low, high)| {
                     within(low, high, |bound| match bound {
                         Scalar::Bool(bound) => Some(value.cmp(bound)),
                         _ => None,
                     })
-                }
-            ));
+                }));
         }
         ColumnValues::Bytes(values) => {
-            by_value!(values.iter().skip(first), |value: &[u8]| ranges.iter().any(
-                |(low, high)| {
+            by_value!(|row: usize| values.get(row), |value: &[u8]| ranges
+                .iter()
+                .any(|(low, high)| {
                     within(low, high, |bound| match bound {
                         Scalar::Bytes(bound) => Some(value.cmp(bound.as_slice())),
                         _ => None,
                     })
-                }
-            ));
+                }));
         }
     }
 }
 
-/// The range `rows` spans when it is ascending without gaps and inside a column of `len`
-/// values (blocks of an arrival-order cell, runs a position model left): copied whole.
-fn contiguous(rows: &[u32], len: usize) -> Option<std::ops::Range<usize>> {
-    let first = *rows.first()? as usize;
-    let end = first.checked_add(rows.len())?;
-    let ascending = rows
-        .iter()
-        .enumerate()
-        .all(|(offset, &row)| row as usize == first + offset);
-    (ascending && end <= len).then_some(first..end)
-}
-
-/// [`take`] of a contiguous range: slice copies instead of a gather per row.
-fn take_range(column: &Column, range: std::ops::Range<usize>) -> Result<Column> {
-    let values = match column.values() {
-        ColumnValues::Int(values) => {
-            ColumnValues::Int(values.get(range.clone()).unwrap_or_default().to_vec())
-        }
-        ColumnValues::Float(values) => {
-            ColumnValues::Float(values.get(range.clone()).unwrap_or_default().to_vec())
-        }
-        ColumnValues::Decimal(values) => {
-            ColumnValues::Decimal(values.get(range.clone()).unwrap_or_default().to_vec())
-        }
-        ColumnValues::Bool(values) => {
-            ColumnValues::Bool(values.get(range.clone()).unwrap_or_default().to_vec())
-        }
-        ColumnValues::Bytes(values) => {
-            let offsets = values.offsets();
-            let start = offsets.get(range.start).copied().unwrap_or(0);
-            let end = offsets.get(range.end).copied().unwrap_or(start);
-            let data = values
-                .data()
-                .get(start as usize..end as usize)
-                .unwrap_or_default()
-                .to_vec();
-            let offsets = offsets
-                .get(range.start..=range.end)
-                .unwrap_or_default()
-                .iter()
-                .map(|offset| offset.saturating_sub(start))
-                .collect();
-            ColumnValues::Bytes(BytesColumn::new(offsets, data)?)
-        }
-    };
-    let validity = column
-        .validity()
-        .map(|valid| valid.get(range.clone()).unwrap_or_default().to_vec());
-    Ok(Column::new(column.logical().clone(), values, validity)?)
-}
-
-/// `selected[i] &= matches(values[first + i])`, with nulls kept or dropped as `keep_nulls`
-/// says: one branch-free pass the compiler can vectorize for the common one-range filter.
+/// Drops the selected rows whose value fails `matches`, with nulls kept or dropped as
+/// `keep_nulls` says. Over a mask: one branch-free pass the compiler can vectorize for the
+/// common one-range filter; over a row list: a gather per row, compacting in place.
 fn select_by<T: Copy>(
     values: &[T],
-    first: usize,
     validity: Option<&[bool]>,
     keep_nulls: bool,
-    selected: &mut [bool],
+    selection: &mut Selection,
     matches: impl Fn(T) -> bool,
 ) {
-    let values = values.get(first..).unwrap_or_default();
-    let validity = validity.map(|valid| valid.get(first..).unwrap_or_default());
-    match validity {
-        Some(valid) if valid.len() >= selected.len() => {
-            for ((slot, &value), &present) in selected.iter_mut().zip(values).zip(valid) {
-                *slot &= if present { matches(value) } else { keep_nulls };
+    match selection {
+        Selection::Mask { first, mask } => {
+            let present = values.get(*first..).unwrap_or_default();
+            match validity.map(|valid| valid.get(*first..).unwrap_or_default()) {
+                Some(valid) if valid.len() >= mask.len() => {
+                    for ((slot, &value), &present) in mask.iter_mut().zip(present).zip(valid) {
+                        *slot &= if present { matches(value) } else { keep_nulls };
+                    }
+                }
+                _ => {
+                    for (slot, &value) in mask.iter_mut().zip(present) {
+                        *slot &= matches(value);
+                    }
+                }
+            }
+            // Rows past the values (a malformed chunk) match nothing.
+            for slot in mask.iter_mut().skip(present.len()) {
+                *slot = false;
             }
         }
-        _ => {
-            for (slot, &value) in selected.iter_mut().zip(values) {
-                *slot &= matches(value);
+        Selection::Rows(rows) => {
+            let mut kept = 0usize;
+            for index in 0..rows.len() {
+                let Some(&row) = rows.get(index) else { break };
+                let pass = match values.get(row as usize) {
+                    None => false,
+                    Some(&value) => {
+                        if validity.is_some_and(|valid| valid.get(row as usize) != Some(&true)) {
+                            keep_nulls
+                        } else {
+                            matches(value)
+                        }
+                    }
+                };
+                if let Some(slot) = rows.get_mut(kept) {
+                    *slot = row;
+                }
+                kept += usize::from(pass);
             }
+            rows.truncate(kept);
         }
-    }
-    // Rows past the values (a malformed chunk) match nothing.
-    for slot in selected.iter_mut().skip(values.len()) {
-        *slot = false;
     }
 }
 
@@ -326,53 +458,7 @@ fn decimal_bounds(low: &Bound<Scalar>, high: &Bound<Scalar>) -> Option<(i128, i1
 
 /// The rows `rows` (in this order) of `column`.
 pub(crate) fn take(column: &Column, rows: &[u32]) -> Result<Column> {
-    if let Some(range) = contiguous(rows, column.len()) {
-        return take_range(column, range);
-    }
-    let pick = |row: &u32| *row as usize;
-    let values = match column.values() {
-        ColumnValues::Int(values) => ColumnValues::Int(
-            rows.iter()
-                .map(|row| values.get(pick(row)).copied().unwrap_or_default())
-                .collect(),
-        ),
-        ColumnValues::Float(values) => ColumnValues::Float(
-            rows.iter()
-                .map(|row| values.get(pick(row)).copied().unwrap_or_default())
-                .collect(),
-        ),
-        ColumnValues::Decimal(values) => ColumnValues::Decimal(
-            rows.iter()
-                .map(|row| values.get(pick(row)).copied().unwrap_or_default())
-                .collect(),
-        ),
-        ColumnValues::Bool(values) => ColumnValues::Bool(
-            rows.iter()
-                .map(|row| values.get(pick(row)).copied().unwrap_or_default())
-                .collect(),
-        ),
-        ColumnValues::Bytes(values) => {
-            let total: usize = rows
-                .iter()
-                .map(|row| values.get(pick(row)).map_or(0, <[u8]>::len))
-                .sum();
-            let mut offsets = Vec::with_capacity(rows.len() + 1);
-            let mut data = Vec::with_capacity(total);
-            offsets.push(0u32);
-            for row in rows {
-                data.extend_from_slice(values.get(pick(row)).unwrap_or_default());
-                // The selected values of a column fit its u32 offsets.
-                offsets.push(data.len() as u32);
-            }
-            ColumnValues::Bytes(BytesColumn::new(offsets, data)?)
-        }
-    };
-    let validity = column.validity().map(|valid| {
-        rows.iter()
-            .map(|row| valid.get(pick(row)).copied().unwrap_or(false))
-            .collect()
-    });
-    Ok(Column::new(column.logical().clone(), values, validity)?)
+    Ok(column.take(rows)?)
 }
 
 /// The columns one after the other, as one column of type `logical`.
@@ -418,6 +504,7 @@ pub(crate) fn concat(parts: &[Column], logical: &tessera_codecs::LogicalType) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tessera_codecs::BytesColumn;
     use tessera_codecs::LogicalType;
     use tessera_layout::Range;
 
@@ -517,19 +604,96 @@ mod tests {
         for column in [&ints, &floats, &strings, &decimals, &null_floats] {
             for filter in &filters {
                 // From every starting row, over rows some earlier filter already dropped.
+                // Both as a mask and as a row list.
                 for first in 0..column.len() {
                     let before: Vec<bool> = (first..column.len()).map(|row| row % 3 != 1).collect();
-                    let mut selected = before.clone();
-                    apply_filter(column, filter, &mut selected, first);
-                    for (offset, &kept) in selected.iter().enumerate() {
-                        let row = first + offset;
-                        let value = crate::row::value_at(column, row).map(|v| v.to_scalar());
-                        let expected = before[offset] && filter.matches(value.as_ref());
-                        assert_eq!(kept, expected, "{filter:?} row {row} from {first}");
-                    }
+                    let expected: Vec<u32> = (first..column.len())
+                        .filter(|&row| {
+                            let value = crate::row::value_at(column, row).map(|v| v.to_scalar());
+                            before[row - first] && filter.matches(value.as_ref())
+                        })
+                        .map(|row| row as u32)
+                        .collect();
+                    let mut mask = Selection::Mask {
+                        first,
+                        mask: before.clone(),
+                    };
+                    apply_filter(column, filter, &mut mask);
+                    assert_eq!(mask.into_rows(), expected, "{filter:?} mask from {first}");
+                    let mut rows = Selection::Mask {
+                        first,
+                        mask: before.clone(),
+                    };
+                    rows = Selection::Rows(rows.into_rows());
+                    apply_filter(column, filter, &mut rows);
+                    assert_eq!(rows.into_rows(), expected, "{filter:?} rows from {first}");
                 }
             }
         }
+    }
+
+    #[test]
+    fn selected_rows_match_a_plain_filter() {
+        let patterns: Vec<Vec<bool>> = vec![
+            Vec::new(),
+            vec![false; 200],
+            vec![true; 200],
+            (0..300).map(|row| row % 7 == 3).collect(),
+            (0..130)
+                .map(|row| row == 0 || row == 64 || row == 129)
+                .collect(),
+        ];
+        for selected in &patterns {
+            for first in [0usize, 5, 65_000] {
+                let expected: Vec<u32> = selected
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, set)| **set)
+                    .map(|(offset, _)| (first + offset) as u32)
+                    .collect();
+                assert_eq!(selected_rows(selected, first), expected);
+            }
+        }
+    }
+
+    /// A selection keeps the same rows whether a mask or a list holds them.
+    #[test]
+    fn selections_deselect_and_turn_sparse() {
+        let mut selection = Selection::range(10, 10 + 64);
+        for row in [9, 10, 40, 73, 74] {
+            selection.deselect(row);
+        }
+        assert_eq!(selection.count(), 61);
+        assert_eq!(selection.settle(), 61);
+        assert!(
+            matches!(selection, Selection::Mask { .. }),
+            "dense stays a mask"
+        );
+        selection.retain(|row| row % 32 == 0 || row == 41);
+        assert_eq!(selection.settle(), 3);
+        assert_eq!(selection, Selection::Rows(vec![32, 41, 64]));
+        selection.deselect(32);
+        selection.deselect(41);
+        selection.deselect(63);
+        assert_eq!(selection.clone().into_rows(), vec![64]);
+        assert!(Selection::range(5, 3).into_rows().is_empty());
+    }
+
+    #[test]
+    fn kept_share_guesses_from_the_zone() {
+        let range = |low: i64, high: i64| {
+            filter(vec![Term::Range(Range::closed(
+                Scalar::Int(low),
+                Scalar::Int(high),
+            ))])
+        };
+        let zone = (Scalar::Int(0), Scalar::Int(100));
+        let zone = Some((&zone.0, &zone.1));
+        assert!((kept_share(&range(0, 10), zone) - 0.1).abs() < 1e-9);
+        assert!((kept_share(&range(-50, 50), zone) - 0.5).abs() < 1e-9);
+        assert_eq!(kept_share(&range(200, 300), zone), 0.0);
+        assert_eq!(kept_share(&filter(vec![Term::IsNull]), zone), 1.0);
+        assert_eq!(kept_share(&range(0, 10), None), 1.0);
     }
 
     /// Contiguous runs take the slice-copy path; it agrees with the gather row by row.
@@ -565,8 +729,8 @@ mod tests {
                 }
             }
         }
-        // A run past the end is not a slice: the gather's defaults apply.
-        assert_eq!(take(&ints, &[4, 5]).unwrap().len(), 2);
+        // A row past the end is an error, not a default.
+        assert!(take(&ints, &[4, 5]).is_err());
     }
 
     #[test]

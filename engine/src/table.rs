@@ -25,15 +25,15 @@ use arrow::datatypes::{Schema, SchemaRef};
 use parking_lot::{Mutex, RwLock};
 use rocksdb::{DB, ReadOptions, SnapshotWithThreadMode, WriteBatch};
 use tessera_codecs::{Column, LogicalType, PhysicalKind, decode_block};
-use tessera_layout::{Predicate, Scalar, Term};
+use tessera_layout::{ColumnFilter, Predicate, Scalar, Term};
 
 use crate::block::{BlockMeta, successor};
 use crate::catalog::TableMeta;
-use crate::columnar::{column_from_array, column_to_array};
+use crate::columnar::{column_from_array, column_to_array, rows_to_array};
 use crate::compaction::{TableVersion, decode_location};
 use crate::db::{CF_BLOCKS, CF_DELTA, CF_PK_INDEX, DbInner, storage};
 use crate::error::{Error, Result};
-use crate::evaluate::{apply_filter, take};
+use crate::evaluate::{Selection, apply_filter, kept_share, take};
 use crate::keys::{
     GENERATION_BYTES, SEQUENCE_BYTES, TABLE_ID_BYTES, ValueRef, block_key, chunk_key, delta_key,
     delta_prefix, encode_key_value, hex, pk_index_key, table_range,
@@ -181,6 +181,9 @@ pub struct ScanExplain {
     pub blocks_in_cells: u64,
     /// Of those, blocks the zone maps and key ranges ruled out.
     pub blocks_pruned: u64,
+    /// Filters not evaluated on a scanned block because its zone map shows every row
+    /// passes (summed over blocks).
+    pub filters_skipped: u64,
     /// Chunks read per encoding (the compressor's description), over the blocks scanned.
     pub encodings_read: BTreeMap<String, u64>,
     /// Delta rows (newest versions) the scan merged.
@@ -684,33 +687,56 @@ impl Table {
                 }
                 past = past.max(first);
             }
-            // `selected[i]` stands for row `first + i`.
-            let mut selected = vec![true; past - first];
+            let mut selection = Selection::range(first, past);
             for row in &block.deleted {
-                if let Some(slot) = (row as usize)
-                    .checked_sub(first)
-                    .and_then(|offset| selected.get_mut(offset))
-                {
-                    *slot = false;
-                }
+                selection.deselect(row as usize);
             }
-            stats.rows_scanned += selected.iter().filter(|selected| **selected).count() as u64;
+            let mut left = selection.count();
+            stats.rows_scanned += left as u64;
             let mut read_column = |index: usize, stats: &mut ScanStats| -> Result<Arc<Column>> {
                 if let Some(chunk) = block.columns.get(index) {
                     stats.bytes_read += chunk.bytes;
-                    *explain
-                        .encodings_read
-                        .entry(chunk.encoding.clone())
-                        .or_default() += 1;
+                    match explain.encodings_read.get_mut(&chunk.encoding) {
+                        Some(chunks) => *chunks += 1,
+                        None => {
+                            explain.encodings_read.insert(chunk.encoding.clone(), 1);
+                        }
+                    }
                 }
                 self.chunk(block, index)
             };
+            // Filters the block's zone maps prove for all its rows are skipped; the rest run
+            // from the one estimated to keep the fewest rows, so later ones see fewer.
+            let mut filters: Vec<(f64, usize, &ColumnFilter)> = Vec::new();
             for filter in &request.predicate.filters {
                 let Some(&index) = column_index.get(filter.column.as_str()) else {
                     continue;
                 };
+                let zone = block.columns.get(index).map(|chunk| {
+                    (
+                        chunk.zone.as_ref().map(|(min, max)| (min, max)),
+                        chunk.null_count as usize,
+                    )
+                });
+                match zone {
+                    Some((min_max, nulls)) if filter.covers(min_max, nulls, rows) => {
+                        explain.filters_skipped += 1;
+                    }
+                    _ => filters.push((
+                        zone.map_or(1.0, |(min_max, _)| kept_share(filter, min_max)),
+                        index,
+                        filter,
+                    )),
+                }
+            }
+            filters.sort_by(|a, b| a.0.total_cmp(&b.0));
+            for (_, index, filter) in filters {
+                if left == 0 {
+                    break;
+                }
                 let column = read_column(index, &mut stats)?;
-                apply_filter(&column, filter, &mut selected, first);
+                apply_filter(&column, filter, &mut selection);
+                left = selection.settle();
             }
             if !overlay.is_empty() {
                 let key_columns = key_indices
@@ -718,23 +744,17 @@ impl Table {
                     .map(|&index| read_column(index, &mut stats))
                     .collect::<Result<Vec<_>>>()?;
                 let mut key = Vec::new();
-                for (offset, slot) in selected.iter_mut().enumerate() {
-                    if !*slot {
-                        continue;
-                    }
-                    let row = first + offset;
+                selection.try_retain(|row| {
                     key.clear();
                     for column in &key_columns {
                         if let Some(value) = value_at(column, row) {
                             encode_key_value(column.logical(), value, &mut key)?;
                         }
                     }
-                    if overlay.contains_key(&key) {
-                        *slot = false;
-                    }
-                }
+                    Ok(!overlay.contains_key(&key))
+                })?;
             }
-            let mut rows_selected = selected_rows(&selected, first);
+            let mut rows_selected = selection.into_rows();
             rows_selected.truncate(limit - matched);
             if rows_selected.is_empty() {
                 continue;
@@ -746,12 +766,11 @@ impl Table {
                     .fields()
                     .get(index)
                     .ok_or_else(|| self.gone())?;
-                let picked = if rows_selected.len() == rows {
-                    column
+                arrays.push(if rows_selected.len() == rows {
+                    column_to_array(&column, field.data_type())?
                 } else {
-                    Arc::new(take(&column, &rows_selected)?)
-                };
-                arrays.push(column_to_array(&picked, field.data_type())?);
+                    rows_to_array(&column, &rows_selected, field.data_type())?
+                });
             }
             let options = RecordBatchOptions::new().with_row_count(Some(rows_selected.len()));
             matched += rows_selected.len();
@@ -1119,30 +1138,6 @@ fn first_null(column: &Column) -> Option<usize> {
 }
 
 /// Reads and decodes one column chunk of a block, through the chunk cache.
-/// The rows `first + i` whose `selected[i]` is set: counted first (one vectorized pass),
-/// then gathered without a branch per row, skipping unset runs 64 at a time (a selective
-/// filter leaves most of a block unset).
-fn selected_rows(selected: &[bool], first: usize) -> Vec<u32> {
-    let count = selected.iter().filter(|&&set| set).count();
-    // One spare slot: every row is written at the next free slot, and only set rows advance.
-    let mut rows = vec![0u32; count + 1];
-    let mut next = 0usize;
-    for (index, chunk) in selected.chunks(64).enumerate() {
-        if !chunk.iter().fold(false, |any, &set| any | set) {
-            continue;
-        }
-        let base = first + index * 64;
-        for (offset, &set) in chunk.iter().enumerate() {
-            if let Some(slot) = rows.get_mut(next) {
-                *slot = (base + offset) as u32;
-            }
-            next += usize::from(set);
-        }
-    }
-    rows.truncate(count);
-    rows
-}
-
 pub(crate) fn read_chunk(
     db: &DbInner,
     state: &TableState,
@@ -1203,33 +1198,4 @@ pub(crate) fn read_chunk(
     let decoded = Arc::new(decoded);
     db.cache.insert(id, Arc::clone(&decoded));
     Ok(decoded)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::selected_rows;
-
-    #[test]
-    fn selected_rows_match_a_plain_filter() {
-        let patterns: Vec<Vec<bool>> = vec![
-            Vec::new(),
-            vec![false; 200],
-            vec![true; 200],
-            (0..300).map(|row| row % 7 == 3).collect(),
-            (0..130)
-                .map(|row| row == 0 || row == 64 || row == 129)
-                .collect(),
-        ];
-        for selected in &patterns {
-            for first in [0usize, 5, 65_000] {
-                let expected: Vec<u32> = selected
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, set)| **set)
-                    .map(|(offset, _)| (first + offset) as u32)
-                    .collect();
-                assert_eq!(selected_rows(selected, first), expected);
-            }
-        }
-    }
 }

@@ -192,6 +192,30 @@ impl ColumnFilter {
             Term::Range(range) => min_max.is_some_and(|(min, max)| range.overlaps(min, max)),
         })
     }
+
+    /// Whether every row of a block whose non-null values lie in `[min, max]` (`None` when
+    /// all are null) and which holds `null_count` nulls among `rows` matches: a scan need not
+    /// evaluate the filter there. Loose statistics (a truncated string bound) only make the
+    /// answer `false` more often.
+    pub fn covers(
+        &self,
+        min_max: Option<(&Scalar, &Scalar)>,
+        null_count: usize,
+        rows: usize,
+    ) -> bool {
+        let nulls_pass =
+            null_count == 0 || self.terms.iter().any(|term| matches!(term, Term::IsNull));
+        let values_pass = null_count >= rows
+            || self.terms.iter().any(|term| match term {
+                Term::IsNotNull => true,
+                Term::IsNull => false,
+                // A range holds everything between two values it holds.
+                Term::Range(range) => {
+                    min_max.is_some_and(|(min, max)| range.contains(min) && range.contains(max))
+                }
+            });
+        nulls_pass && values_pass
+    }
 }
 
 /// A conjunction of column filters; empty matches every row.
@@ -273,6 +297,76 @@ mod tests {
                             brute,
                             "{range:?} on [{min}, {max}]"
                         );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn covers_is_exact_on_blocks_of_integers_and_nulls() {
+        // Differential: covers(zone) against every value of the block matching, for blocks whose
+        // non-null values span exactly [min, max] and hold `nulls` nulls.
+        let bounds = [
+            Bound::Unbounded,
+            Bound::Included(2),
+            Bound::Excluded(2),
+            Bound::Included(5),
+            Bound::Excluded(5),
+        ];
+        let mut filters = Vec::new();
+        for low in &bounds {
+            for high in &bounds {
+                let range = Term::Range(int_range(*low, *high));
+                filters.push(vec![range.clone()]);
+                filters.push(vec![range.clone(), Term::IsNull]);
+                filters.push(vec![
+                    range,
+                    Term::Range(int_range(Bound::Included(6), Bound::Unbounded)),
+                ]);
+            }
+        }
+        let ranges = |filter: &ColumnFilter| {
+            filter
+                .terms
+                .iter()
+                .filter(|term| matches!(term, Term::Range(_)))
+                .count()
+        };
+        filters.push(vec![Term::IsNull]);
+        filters.push(vec![Term::IsNotNull]);
+        filters.push(vec![Term::IsNotNull, Term::IsNull]);
+        for terms in filters {
+            let filter = ColumnFilter {
+                column: "a".into(),
+                terms,
+            };
+            for nulls in 0..2 {
+                // All null.
+                assert_eq!(
+                    filter.covers(None, 3, 3),
+                    filter.matches(None),
+                    "{filter:?} on nulls"
+                );
+                for min in 0..8 {
+                    for max in min..8 {
+                        let brute = (min..=max).all(|v| filter.matches(Some(&Scalar::Int(v))))
+                            && (nulls == 0 || filter.matches(None));
+                        let zone = (Scalar::Int(min), Scalar::Int(max));
+                        // A block holding [min, max] never holds fewer than one or two values.
+                        let values = if min == max { 1 } else { 2 };
+                        let covers = filter.covers(Some((&zone.0, &zone.1)), nulls, values + nulls);
+                        // Never wrong; exact unless ranges only cover together.
+                        assert!(
+                            !covers || brute,
+                            "{filter:?} on [{min}, {max}], {nulls} nulls"
+                        );
+                        if ranges(&filter) <= 1 {
+                            assert_eq!(
+                                covers, brute,
+                                "{filter:?} on [{min}, {max}], {nulls} nulls"
+                            );
+                        }
                     }
                 }
             }

@@ -1,0 +1,108 @@
+//! `Column::take` against the model: value `i` of the result is value `rows[i]` of the
+//! column (null where it is null), for runs (the slice path) and arbitrary rows (the
+//! gather path); a row past the end is an error.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use proptest::prelude::*;
+use tessera_codecs::{BytesColumn, Column, ColumnValues, LogicalType};
+
+/// One column per physical kind, `len` values, with nulls where `nulls` says.
+fn columns(seed: &[u8], nulls: &[bool]) -> Vec<Column> {
+    let len = nulls.len();
+    let byte = |row: usize| seed.get(row % seed.len().max(1)).copied().unwrap_or(7);
+    let validity = Some(nulls.iter().map(|null| !null).collect::<Vec<bool>>());
+    let strings: Vec<Vec<u8>> = (0..len)
+        .map(|row| vec![b'a' + byte(row) % 26; usize::from(byte(row) % 5)])
+        .collect();
+    vec![
+        Column::new(
+            LogicalType::Int32,
+            ColumnValues::Int((0..len).map(|row| i64::from(byte(row)) - 100).collect()),
+            validity.clone(),
+        )
+        .unwrap(),
+        Column::new(
+            LogicalType::Float64,
+            ColumnValues::Float((0..len).map(|row| f64::from(byte(row)) / 3.0).collect()),
+            validity.clone(),
+        )
+        .unwrap(),
+        Column::new(
+            LogicalType::Decimal128 {
+                precision: 12,
+                scale: 2,
+            },
+            ColumnValues::Decimal((0..len).map(|row| i128::from(byte(row)) * 1_000).collect()),
+            validity.clone(),
+        )
+        .unwrap(),
+        Column::new(
+            LogicalType::Boolean,
+            ColumnValues::Bool((0..len).map(|row| byte(row) % 2 == 0).collect()),
+            validity.clone(),
+        )
+        .unwrap(),
+        Column::new(
+            LogicalType::Utf8,
+            ColumnValues::Bytes(
+                BytesColumn::from_values(strings.iter().map(Vec::as_slice)).unwrap(),
+            ),
+            validity,
+        )
+        .unwrap(),
+    ]
+}
+
+/// Value `row` as comparable bytes, `None` when null.
+fn value(column: &Column, row: usize) -> Option<Vec<u8>> {
+    if column.is_null(row) {
+        return None;
+    }
+    Some(match column.values() {
+        ColumnValues::Int(values) => values[row].to_le_bytes().to_vec(),
+        ColumnValues::Float(values) => values[row].to_le_bytes().to_vec(),
+        ColumnValues::Decimal(values) => values[row].to_le_bytes().to_vec(),
+        ColumnValues::Bool(values) => vec![u8::from(values[row])],
+        ColumnValues::Bytes(values) => values.get(row).unwrap().to_vec(),
+    })
+}
+
+fn check(column: &Column, rows: &[u32]) {
+    let taken = column.take(rows).unwrap();
+    assert_eq!(taken.len(), rows.len());
+    assert_eq!(taken.logical(), column.logical());
+    for (index, &row) in rows.iter().enumerate() {
+        assert_eq!(
+            value(&taken, index),
+            value(column, row as usize),
+            "{:?}: row {row} at {index}",
+            column.logical()
+        );
+    }
+    // A column without nulls says so, as every other constructor makes it.
+    assert_eq!(taken.validity().is_some(), taken.null_count() > 0);
+}
+
+proptest! {
+    #[test]
+    fn take_picks_the_rows(
+        seed in prop::collection::vec(any::<u8>(), 1..64),
+        nulls in prop::collection::vec(prop::bool::weighted(0.2), 1..200),
+        picks in prop::collection::vec(any::<u32>(), 0..64),
+        start in any::<u32>(),
+        run in 0usize..64,
+    ) {
+        let len = nulls.len() as u32;
+        for column in columns(&seed, &nulls) {
+            let rows: Vec<u32> = picks.iter().map(|pick| pick % len).collect();
+            check(&column, &rows);
+            let first = start % len;
+            let past = (first as usize + run).min(len as usize) as u32;
+            let run: Vec<u32> = (first..past).collect();
+            check(&column, &run);
+            let mut past_end = run.clone();
+            past_end.push(len);
+            prop_assert!(column.take(&past_end).is_err());
+        }
+    }
+}
