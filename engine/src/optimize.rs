@@ -5,8 +5,8 @@
 //! catalog every [`WORKLOAD_PERSIST_EVERY`] scans (and on every optimization), so a reopened
 //! table keeps its history. [`Table::optimize`] folds delta, draws an evenly spaced sample of
 //! the table's rows, prices the current layout and the optimizer's best candidate on the
-//! sample and the logged predicates with a [`CostModel`] whose per-row cost comes from the
-//! table's own scans, and rewrites the table when the candidate is cheaper by the gain
+//! sample and the logged predicates with a [`CostModel`] whose per-row and per-block costs
+//! are fitted to the table's own scans ([`ScanCosts`]), and rewrites the table when the candidate is cheaper by the gain
 //! asked for. The background compactor runs the same check on its own every
 //! `Options::tune_every` scans, with `Options::relayout_gain`.
 
@@ -68,6 +68,8 @@ pub struct OptimizeReport {
     pub workload_queries: usize,
     /// Rows sampled.
     pub sample_rows: usize,
+    /// The costs the estimates used: fitted to the table's scans once there were enough.
+    pub cost_model: CostModel,
     /// The layout before, as it describes itself.
     pub layout_before: String,
     /// The current layout's estimated cost per query.
@@ -88,9 +90,12 @@ pub(crate) fn record_scan(
     predicate: &Predicate,
     nanos: u64,
     rows_scanned: u64,
+    blocks_scanned: u64,
 ) -> bool {
-    state.scan_nanos.fetch_add(nanos, Ordering::Relaxed);
-    state.scan_rows.fetch_add(rows_scanned, Ordering::Relaxed);
+    state
+        .scan_costs
+        .lock()
+        .record(nanos, rows_scanned, blocks_scanned);
     if predicate.filters.is_empty() {
         return false;
     }
@@ -169,17 +174,71 @@ fn sample(db: &DbInner, state: &TableState) -> Result<(Vec<Column>, u64)> {
     Ok((columns, total))
 }
 
-/// The optimizer's view of this engine: the default model with the per-row cost measured
-/// on the table's own scans (wall time over rows scanned), once there are enough of them.
-fn cost_model(state: &TableState) -> CostModel {
-    let mut model = CostModel::default();
-    let rows = state.scan_rows.load(Ordering::Relaxed);
-    if rows >= 1_000_000 {
-        let nanos = state.scan_nanos.load(Ordering::Relaxed) as f64;
-        model.per_row_ns = (nanos / rows as f64).clamp(0.2, 200.0);
+/// What the table's scans cost, as sums for a least-squares fit of each scan's wall time on
+/// the rows and the blocks it read: the optimizer's per-row and per-block costs, measured on
+/// this engine, this machine and this table instead of assumed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct ScanCosts {
+    scans: u64,
+    nanos: f64,
+    rows: f64,
+    rows_rows: f64,
+    blocks_blocks: f64,
+    rows_blocks: f64,
+    rows_nanos: f64,
+    blocks_nanos: f64,
+}
+
+/// Rows scanned before measured costs replace the defaults.
+const FIT_ROWS_MIN: f64 = 1_000_000.0;
+/// Scans before the per-block cost is fitted.
+const FIT_SCANS_MIN: u64 = 32;
+/// Above this squared correlation of rows and blocks over the scans (every block read
+/// whole, as in an arrival-order table), the two costs cannot be told apart.
+const FIT_COLLINEAR: f64 = 0.9;
+
+impl ScanCosts {
+    /// Adds one scan.
+    pub(crate) fn record(&mut self, nanos: u64, rows: u64, blocks: u64) {
+        let (t, r, b) = (nanos as f64, rows as f64, blocks as f64);
+        self.scans += 1;
+        self.nanos += t;
+        self.rows += r;
+        self.rows_rows += r * r;
+        self.blocks_blocks += b * b;
+        self.rows_blocks += r * b;
+        self.rows_nanos += r * t;
+        self.blocks_nanos += b * t;
     }
-    model.block_rows = crate::block::BLOCK_ROWS as u32;
-    model
+
+    /// The cost model: the default until enough rows were scanned; then wall time over rows
+    /// as the per-row cost, and, once rows and blocks varied apart, both costs from the fit
+    /// `nanos = per_row * rows + per_block * blocks` when it gives plausible positive costs.
+    pub(crate) fn model(&self) -> CostModel {
+        let mut model = CostModel {
+            block_rows: crate::block::BLOCK_ROWS as u32,
+            ..CostModel::default()
+        };
+        if self.rows < FIT_ROWS_MIN {
+            return model;
+        }
+        model.per_row_ns = (self.nanos / self.rows).clamp(0.2, 200.0);
+        let determinant = self.rows_rows * self.blocks_blocks - self.rows_blocks.powi(2);
+        let correlation = self.rows_blocks.powi(2) / (self.rows_rows * self.blocks_blocks);
+        let separable = correlation.is_finite() && correlation < FIT_COLLINEAR;
+        if self.scans < FIT_SCANS_MIN || !separable || determinant <= 0.0 {
+            return model;
+        }
+        let per_row = (self.rows_nanos * self.blocks_blocks - self.blocks_nanos * self.rows_blocks)
+            / determinant;
+        let per_block =
+            (self.blocks_nanos * self.rows_rows - self.rows_nanos * self.rows_blocks) / determinant;
+        if (0.2..=200.0).contains(&per_row) && (100.0..=10_000_000.0).contains(&per_block) {
+            model.per_row_ns = per_row;
+            model.per_block_ns = per_block;
+        }
+        model
+    }
 }
 
 /// Learns a layout for the table and rewrites it when the estimate improves by `gain`.
@@ -200,7 +259,7 @@ pub(crate) fn optimize_table(
     let set = ColumnSet::new(&names, &columns).map_err(layout_error)?;
     let workload = state.workload.lock().predicates();
     persist_workload(db, state, &state.workload.lock())?;
-    let model = cost_model(state);
+    let model = state.scan_costs.lock().model();
     let constraints = Constraints {
         table_rows: total,
         default_sort: state.meta.primary_key(),
@@ -222,6 +281,7 @@ pub(crate) fn optimize_table(
     Ok(OptimizeReport {
         workload_queries: workload.len(),
         sample_rows: set.rows(),
+        cost_model: model,
         layout_before: current.describe(),
         before,
         candidate: candidate.describe(),
@@ -257,8 +317,14 @@ impl Table {
             default_sort: state.meta.primary_key(),
             ..Constraints::default()
         };
-        let layout = build_layout(choice, &set, &workload, &cost_model(state), &constraints)
-            .map_err(layout_error)?;
+        let layout = build_layout(
+            choice,
+            &set,
+            &workload,
+            &state.scan_costs.lock().model(),
+            &constraints,
+        )
+        .map_err(layout_error)?;
         relayout(db, state, Arc::from(layout))
     }
 
@@ -308,5 +374,51 @@ impl Table {
     /// The predicates the table's scans logged, oldest first.
     pub fn workload(&self) -> Vec<Predicate> {
         self.state().workload.lock().predicates()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Scans whose time is `per_row * rows + per_block * blocks`, rows and blocks varying
+    /// apart or together.
+    fn costs(scans: &[(u64, u64)], per_row: f64, per_block: f64) -> ScanCosts {
+        let mut costs = ScanCosts::default();
+        for &(rows, blocks) in scans {
+            let nanos = per_row * rows as f64 + per_block * blocks as f64;
+            costs.record(nanos as u64, rows, blocks);
+        }
+        costs
+    }
+
+    #[test]
+    fn the_fit_recovers_per_row_and_per_block_costs() {
+        let scans: Vec<(u64, u64)> = (0..64)
+            .map(|i| (10_000 + (i * 7_919 % 64) * 20_000, 1 + (i * 31 % 17)))
+            .collect();
+        let model = costs(&scans, 1.5, 4_000.0).model();
+        assert!((model.per_row_ns - 1.5).abs() < 0.01, "{model:?}");
+        assert!((model.per_block_ns - 4_000.0).abs() < 10.0, "{model:?}");
+    }
+
+    #[test]
+    fn collinear_or_few_scans_keep_the_default_per_block_cost() {
+        let default = CostModel::default();
+        // Every block read whole: rows are blocks times a constant.
+        let whole: Vec<(u64, u64)> = (1..64).map(|i| (i * 65_536, i)).collect();
+        let model = costs(&whole, 1.5, 4_000.0).model();
+        assert_eq!(model.per_block_ns, default.per_block_ns);
+        let mean = (1.5 * 65_536.0 + 4_000.0) / 65_536.0;
+        assert!((model.per_row_ns - mean).abs() < 0.01, "{model:?}");
+        // Too few rows: the defaults.
+        let model = costs(&[(1_000, 1), (2_000, 3)], 1.5, 4_000.0).model();
+        assert_eq!(model.per_row_ns, default.per_row_ns);
+        // An implausible fit (blocks that save time) falls back too.
+        let scans: Vec<(u64, u64)> = (0..64)
+            .map(|i| (1_000_000 + (i * 7_919 % 64) * 20_000, 1 + (i * 31 % 17)))
+            .collect();
+        let model = costs(&scans, 1.5, -4_000.0).model();
+        assert_eq!(model.per_block_ns, default.per_block_ns);
     }
 }

@@ -70,10 +70,8 @@ pub(crate) struct TableState {
     pub(crate) last_error: Mutex<Option<String>>,
     /// The predicates scans served, for the layout optimizer.
     pub(crate) workload: Mutex<tessera_layout::Workload>,
-    /// Wall time and rows scanned over all scans: the optimizer's per-row cost.
-    pub(crate) scan_nanos: AtomicU64,
-    /// See `scan_nanos`.
-    pub(crate) scan_rows: AtomicU64,
+    /// Wall time, rows and blocks over all scans: the optimizer's measured costs.
+    pub(crate) scan_costs: Mutex<crate::optimize::ScanCosts>,
     /// Whether the layout is pinned: automatic re-layout leaves the table alone.
     pub(crate) layout_pinned: AtomicBool,
     /// Whether a re-layout is rewriting the table right now.
@@ -106,8 +104,7 @@ impl TableState {
             scheduled: AtomicBool::new(false),
             last_error: Mutex::new(None),
             workload: Mutex::new(workload),
-            scan_nanos: AtomicU64::new(0),
-            scan_rows: AtomicU64::new(0),
+            scan_costs: Mutex::new(crate::optimize::ScanCosts::default()),
             layout_pinned: AtomicBool::new(layout_pinned),
             relayout_running: AtomicBool::new(false),
             tuning: AtomicBool::new(false),
@@ -552,6 +549,7 @@ impl Table {
             &predicate,
             started.elapsed().as_nanos() as u64,
             result.1.rows_scanned,
+            result.1.blocks_scanned,
         );
         if due {
             self.db.schedule_tuning(&self.state);
