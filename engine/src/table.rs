@@ -658,6 +658,13 @@ impl Table {
 
         let mut matched = 0usize;
         let key_indices = self.state.meta.key_indices().to_vec();
+        let sort_column = layout.sort_column();
+        let filter_columns: Vec<(usize, &ColumnFilter)> = request
+            .predicate
+            .filters
+            .iter()
+            .filter_map(|filter| Some((*column_index.get(filter.column.as_str())?, filter)))
+            .collect();
         let blocks_started = std::time::Instant::now();
         for block in candidates {
             if matched >= limit {
@@ -670,7 +677,7 @@ impl Table {
             let mut first = 0usize;
             let mut past = rows;
             if !block.position.is_empty()
-                && let Some(sort_column) = layout.sort_column()
+                && let Some(sort_column) = &sort_column
                 && let Ok(model) = tessera_layout::PositionModel::decode(&block.position)
                 && model.rows() as usize == rows
             {
@@ -678,7 +685,7 @@ impl Table {
                     .get(&block.cell)
                     .filter(|_| block.layout_version == version.layout_version)
                     .unwrap_or(&request.predicate);
-                for filter in pruning.filters_on(&sort_column) {
+                for filter in pruning.filters_on(sort_column) {
                     let range = model.narrow(filter);
                     first = first.max(range.start as usize);
                     past = past.min(range.end as usize);
@@ -686,12 +693,17 @@ impl Table {
                 past = past.max(first);
             }
             let mut selection = Selection::range(first, past);
-            for row in &block.deleted {
+            for row in block.deleted.range(first as u32..past as u32) {
                 selection.deselect(row as usize);
             }
             let mut left = selection.count();
             stats.rows_scanned += left as u64;
+            // Chunks this block already read: the projection reuses the filters' columns.
+            let mut fetched: Vec<(usize, Arc<Column>)> = Vec::new();
             let mut read_column = |index: usize, stats: &mut ScanStats| -> Result<Arc<Column>> {
+                if let Some((_, column)) = fetched.iter().find(|(read, _)| *read == index) {
+                    return Ok(Arc::clone(column));
+                }
                 if let Some(chunk) = block.columns.get(index) {
                     stats.bytes_read += chunk.bytes;
                     match explain.encodings_read.get_mut(&chunk.encoding) {
@@ -701,15 +713,14 @@ impl Table {
                         }
                     }
                 }
-                self.chunk(block, index)
+                let column = self.chunk(block, index)?;
+                fetched.push((index, Arc::clone(&column)));
+                Ok(column)
             };
             // Filters the block's zone maps prove for all its rows are skipped; the rest run
             // from the one estimated to keep the fewest rows, so later ones see fewer.
             let mut filters: Vec<(f64, usize, &ColumnFilter)> = Vec::new();
-            for filter in &request.predicate.filters {
-                let Some(&index) = column_index.get(filter.column.as_str()) else {
-                    continue;
-                };
+            for &(index, filter) in &filter_columns {
                 let zone = block.columns.get(index).map(|chunk| {
                     (
                         chunk.zone.as_ref().map(|(min, max)| (min, max)),
