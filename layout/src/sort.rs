@@ -8,12 +8,15 @@
 //!   counting sort over the learned domain); otherwise each sampled key does, with gap buckets
 //!   between for keys the sample missed. Key buckets need no sorting at all; values are
 //!   written straight from the counts.
-//! - Anything else: a CDF model fitted on the sample and tabulated as a radix spline (equal
-//!   key intervals, fixed-point interpolation) predicts each key's bucket among about one
-//!   per 4,096 keys; each bucket is then finished in cache by a local model (linear
-//!   interpolation between the bucket's extremes, one slot per key) and a short insertion
-//!   sort. Every model is monotone, so buckets come out in key order and no merge or global
-//!   fix-up is needed (LearnedSort, Kristo et al., SIGMOD 2020).
+//! - Anything else: a CDF model fitted on the sample and tabulated at equal key intervals
+//!   (a radix table of about 32 entries per bucket) predicts each key's bucket among about
+//!   one per 4,096 keys. Each bucket is then finished in cache. Where the model has made
+//!   it narrow (its keys span fewer than 2^16 integers, as with prices or ids), two
+//!   counting passes on the key's offset digits sort it without a comparison; otherwise a
+//!   local model (linear interpolation between the bucket's extremes, one slot per key)
+//!   and a short insertion sort do. Every model is monotone, so buckets come out in key
+//!   order and no merge or global fix-up is needed (LearnedSort, Kristo et al., SIGMOD
+//!   2020).
 //!
 //! Heavy duplicates are the weak spot of model-based sorting. As in LearnedSort 2.0, a
 //! bucket or slot holding a single key is detected and left as it is; where a model still
@@ -49,8 +52,9 @@ const FIRST_LEVEL_BUCKET_KEYS: usize = 4_096;
 const IN_PLACE_BUCKET_KEYS: usize = 256;
 /// Most first-level buckets: bounds the scatter's write streams (and bucket ids fit `u16`).
 const FIRST_LEVEL_BUCKETS_MAX: usize = 4_096;
-/// Knots of the first-level spline per bucket.
-const KNOTS_PER_BUCKET: usize = 4;
+/// Entries of the first-level radix table per bucket, on average: the finer the table, the
+/// closer each bucket's size comes to what the CDF model predicts.
+const TABLE_ENTRIES_PER_BUCKET: usize = 32;
 /// Sampled keys the first-level model is fitted on, at most.
 const SAMPLE_KEYS_MAX: usize = 32_768;
 /// The dictionary model applies when the sample holds at most this many distinct keys...
@@ -62,8 +66,6 @@ const DICTIONARY_SPAN_MAX: i64 = 1 << 16;
 const DENSE_SPAN_MAX: i64 = 1 << 18;
 /// ... and there are at least this many rows per integer.
 const DENSE_ROWS_PER_KEY_MIN: usize = 4;
-/// Fixed-point fraction bits of the spline's bucket predictions.
-const BUCKET_FRACTION_BITS: u32 = 16;
 
 /// Something the learned sort can order: an `i64` sort key and a deterministic full order.
 trait Item: Copy + Default {
@@ -126,9 +128,9 @@ fn checked_rows(rows: usize) -> Result<u32, LayoutError> {
 #[derive(Debug, Default)]
 pub struct LearnedSorter {
     values: Vec<i64>,
+    bucket: Vec<i64>,
     keyed: Vec<Keyed>,
     buffer: Vec<Keyed>,
-    ids: Vec<u16>,
     sizes: Vec<usize>,
     slot_starts: Vec<u32>,
     order: Vec<u32>,
@@ -159,17 +161,18 @@ impl LearnedSorter {
             values.sort_unstable();
             return;
         };
-        match Spline::fit(&sample, values.len()) {
-            Some(spline) => {
-                spline.buckets_of(values, &mut self.ids, &mut self.sizes);
-                let ids = &self.ids;
-                scatter(
-                    values,
-                    |index, _| ids.get(index).map_or(0, |&id| usize::from(id)),
-                    &self.sizes,
+        match RadixTable::fit(&sample, values.len()) {
+            Some(model) => {
+                model.sizes(values, &mut self.sizes);
+                let lookup = model.lookup();
+                scatter(values, |item| lookup.bucket(*item), &self.sizes, scratch);
+                finish_buckets(
                     scratch,
+                    values,
+                    &self.sizes,
+                    &mut self.bucket,
+                    &mut self.slot_starts,
                 );
-                finish_buckets(scratch, values, &self.sizes, &mut self.slot_starts);
             }
             None => {
                 scratch.copy_from_slice(values);
@@ -195,7 +198,7 @@ impl LearnedSorter {
             dictionary.permutation(keys, &mut self.sizes, &mut self.order);
             return Ok(&self.order);
         }
-        let Some(spline) = Spline::fit(&sample, keys.len()) else {
+        let Some(model) = RadixTable::fit(&sample, keys.len()) else {
             self.keyed.clear();
             self.keyed.extend(keyed(keys));
             self.buffer.clear();
@@ -204,7 +207,7 @@ impl LearnedSorter {
             self.order.extend(self.keyed.iter().map(|item| item.row));
             return Ok(&self.order);
         };
-        spline.buckets_of(keys, &mut self.ids, &mut self.sizes);
+        model.sizes(keys, &mut self.sizes);
         // Scratch is overwritten before it is read, so only its length matters.
         if self.keyed.len() < keys.len() {
             self.keyed.resize(keys.len(), Keyed::default());
@@ -212,7 +215,7 @@ impl LearnedSorter {
         let Some(scratch) = self.keyed.get_mut(..keys.len()) else {
             return Ok(&self.order);
         };
-        scatter_keys(keys, &self.ids, &self.sizes, scratch);
+        scatter_keys(keys, model.lookup(), &self.sizes, scratch);
         // Finish each bucket into a small buffer that stays in cache, then emit its rows.
         let mut rest: &mut [Keyed] = scratch;
         for &size in &self.sizes {
@@ -264,10 +267,10 @@ fn sample_keys(keys: &[i64]) -> Vec<i64> {
 }
 
 /// Scatters `source` into `target` by bucket, stable, given each bucket's size.
-/// `bucket_of(index, item)` must agree with `sizes`.
+/// `bucket_of(item)` must agree with `sizes`.
 fn scatter<T: Item>(
     source: &[T],
-    bucket_of: impl Fn(usize, &T) -> usize,
+    bucket_of: impl Fn(&T) -> usize,
     sizes: &[usize],
     target: &mut [T],
 ) {
@@ -277,8 +280,8 @@ fn scatter<T: Item>(
         next.push(start);
         start += size;
     }
-    for (index, item) in source.iter().enumerate() {
-        if let Some(slot) = next.get_mut(bucket_of(index, item))
+    for item in source {
+        if let Some(slot) = next.get_mut(bucket_of(item))
             && let Some(target) = target.get_mut(*slot)
         {
             *target = *item;
@@ -287,16 +290,16 @@ fn scatter<T: Item>(
     }
 }
 
-/// [`scatter`] of keys with their row numbers, by precomputed bucket ids.
-fn scatter_keys(keys: &[i64], ids: &[u16], sizes: &[usize], target: &mut [Keyed]) {
+/// [`scatter`] of keys with their row numbers.
+fn scatter_keys(keys: &[i64], lookup: Lookup<'_>, sizes: &[usize], target: &mut [Keyed]) {
     let mut next = Vec::with_capacity(sizes.len());
     let mut start = 0;
     for &size in sizes {
         next.push(start);
         start += size;
     }
-    for ((row, &key), &id) in keys.iter().enumerate().zip(ids) {
-        if let Some(slot) = next.get_mut(usize::from(id))
+    for (row, &key) in keys.iter().enumerate() {
+        if let Some(slot) = next.get_mut(lookup.bucket(key))
             && let Some(target) = target.get_mut(*slot)
         {
             *target = Keyed {
@@ -309,11 +312,13 @@ fn scatter_keys(keys: &[i64], ids: &[u16], sizes: &[usize], target: &mut [Keyed]
 }
 
 /// For each bucket (consecutive runs of `sizes` in `source`), leaves it sorted in the same
-/// range of `target`.
+/// range of `target`. Each bucket is finished in `local`, which stays in cache while the
+/// model scatters into it, and then copied out in one sequential pass.
 fn finish_buckets<T: Item>(
     source: &mut [T],
     target: &mut [T],
     sizes: &[usize],
+    local: &mut Vec<T>,
     slot_starts: &mut Vec<u32>,
 ) {
     let (mut source, mut target) = (source, target);
@@ -324,7 +329,10 @@ fn finish_buckets<T: Item>(
         let Some((bucket_target, rest_target)) = target.split_at_mut_checked(size) else {
             return;
         };
-        sort_into(bucket_source, bucket_target, 1, slot_starts);
+        local.clear();
+        local.resize(size, T::default());
+        sort_into(bucket_source, local, 1, slot_starts);
+        bucket_target.copy_from_slice(local);
         source = rest_source;
         target = rest_target;
     }
@@ -382,6 +390,11 @@ fn sort_into<T: Item>(source: &mut [T], target: &mut [T], depth: u32, slot_start
         T::comparison_sort(target);
         return;
     }
+    let width = max.wrapping_sub(min) as u64;
+    if width < 1 << (2 * RADIX_BITS) {
+        radix_sort_into(source, target, min, width);
+        return;
+    }
     // The local model: linear interpolation between the bucket's extremes, one slot per key.
     let slots = source.len();
     let model = Interpolation::new(min, max, slots);
@@ -427,6 +440,57 @@ fn sort_into<T: Item>(source: &mut [T], target: &mut [T], depth: u32, slot_start
     insertion_sort(target);
 }
 
+/// Bits of a key's offset each radix pass sorts on.
+const RADIX_BITS: u32 = 8;
+
+/// Leaves `source`'s keys, whose offsets from `min` are at most `width` (below
+/// `2^(2 * RADIX_BITS)`), sorted in `target`: a stable counting sort on the offset's low
+/// digit, then on its high one (skipped when every offset fits one digit). Both histograms
+/// come from one pass, and no key is compared.
+fn radix_sort_into<T: Item>(source: &mut [T], target: &mut [T], min: i64, width: u64) {
+    const DIGITS: usize = 1 << RADIX_BITS;
+    const MASK: u64 = (1 << RADIX_BITS) - 1;
+    let offset = |item: &T| item.key().wrapping_sub(min) as u64;
+    let mut low = [0u32; DIGITS];
+    let mut high = [0u32; DIGITS];
+    for item in source.iter() {
+        let key = offset(item);
+        if let Some(count) = low.get_mut((key & MASK) as usize) {
+            *count += 1;
+        }
+        if let Some(count) = high.get_mut(((key >> RADIX_BITS) & MASK) as usize) {
+            *count += 1;
+        }
+    }
+    let starts = |counts: &mut [u32; DIGITS]| {
+        let mut start = 0u32;
+        for count in counts.iter_mut() {
+            let size = *count;
+            *count = start;
+            start += size;
+        }
+    };
+    let pass = |from: &[T], to: &mut [T], next: &mut [u32; DIGITS], shift: u32| {
+        for item in from {
+            if let Some(slot) = next.get_mut(((offset(item) >> shift) & MASK) as usize)
+                && let Some(place) = to.get_mut(*slot as usize)
+            {
+                *place = *item;
+                *slot += 1;
+            }
+        }
+    };
+    starts(&mut low);
+    if width <= MASK {
+        pass(source, target, &mut low, 0);
+        return;
+    }
+    starts(&mut high);
+    pass(source, target, &mut low, 0);
+    pass(target, source, &mut high, RADIX_BITS);
+    target.copy_from_slice(source);
+}
+
 /// Sorts `items` in place, using `scratch` (same length) as the scatter buffer: the
 /// fallback when no first-level model fits, and the recursion for crowded slots.
 fn sort_in_place<T: Item>(
@@ -457,7 +521,7 @@ fn sort_in_place<T: Item>(
             *size += 1;
         }
     }
-    scatter(items, |_, item| model.slot(item.key()), &sizes, scratch);
+    scatter(items, |item| model.slot(item.key()), &sizes, scratch);
     let (mut source, mut target) = (scratch, items);
     for &size in &sizes {
         let Some((bucket_source, rest_source)) = source.split_at_mut_checked(size) else {
@@ -505,24 +569,19 @@ fn key_bounds<T: Item>(items: &[T]) -> Option<(i64, i64)> {
 }
 
 /// The first-level model for keys with many distinct values: a CDF model fitted on the
-/// sample, tabulated at equally spaced knots (a radix spline) in fixed point, so that
-/// evaluating it is a shift, a table load and an integer interpolation.
+/// sample and tabulated at equally spaced keys (a radix table), so that evaluating it is a
+/// subtraction, a shift and one load from a table that stays in cache.
 #[derive(Debug)]
-struct Spline {
-    /// The model at each knot, in buckets with [`BUCKET_FRACTION_BITS`] fraction bits;
-    /// non-decreasing, one more than the knots.
-    values: Vec<u32>,
+struct RadixTable {
+    /// The bucket of each key interval `origin + (i << shift)..origin + ((i + 1) << shift)`:
+    /// non-decreasing (the CDF model is monotone) and below `buckets`.
+    table: Vec<u16>,
     origin: i64,
-    /// Keys per knot is `2^shift`.
     shift: u32,
-    /// Of the key's offset within its knot, the bits below this are dropped before
-    /// interpolating, keeping the product in 64 bits.
-    fraction_shift: u32,
-    knots: u64,
     buckets: usize,
 }
 
-impl Spline {
+impl RadixTable {
     fn fit(sample: &[i64], rows: usize) -> Option<Self> {
         let (&origin, &last) = (sample.first()?, sample.last()?);
         if origin == last {
@@ -534,61 +593,70 @@ impl Spline {
         let epsilon = (keys.len() as f64 / (4.0 * buckets as f64)).max(0.5);
         let cdf = CdfModel::fit(&keys, epsilon);
         let span = last.wrapping_sub(origin) as u64;
-        let knot_bits = (buckets * KNOTS_PER_BUCKET)
+        let entry_bits = (buckets * TABLE_ENTRIES_PER_BUCKET)
             .next_power_of_two()
             .trailing_zeros();
-        let shift = (64 - span.leading_zeros()).saturating_sub(knot_bits);
-        let knots = (span >> shift) + 1;
-        let fraction_shift = shift.saturating_sub(BUCKET_FRACTION_BITS);
-        let scale = buckets as f64 * f64::from(1u32 << BUCKET_FRACTION_BITS) / keys.len() as f64;
-        let ceiling = ((buckets as u32) << BUCKET_FRACTION_BITS) - 1;
-        let values = (0..=knots)
-            .map(|knot| {
-                let key = i128::from(origin) + (i128::from(knot) << shift);
-                ((cdf.rank(key as f64) * scale) as u32).min(ceiling)
+        let shift = (64 - span.leading_zeros()).saturating_sub(entry_bits);
+        let entries = (span >> shift) + 1;
+        let scale = buckets as f64 / keys.len() as f64;
+        let last_bucket = (buckets - 1) as u16;
+        let table = (0..entries)
+            .map(|entry| {
+                // Each interval takes the bucket of its middle key.
+                let key =
+                    i128::from(origin) + (i128::from(entry) << shift) + ((1i128 << shift) >> 1);
+                ((cdf.rank(key as f64) * scale) as u16).min(last_bucket)
             })
             .collect();
         Some(Self {
-            values,
+            table,
             origin,
             shift,
-            fraction_shift,
-            knots,
             buckets,
         })
     }
 
-    /// The bucket of a key: monotone in the key, in `0..buckets`. The knot values never
-    /// decrease (the CDF model is monotone), and inside a knot the interpolation rises from
-    /// one knot's value to at most the next one's, in exact integer arithmetic.
-    fn bucket(&self, key: i64) -> usize {
-        let offset = key.saturating_sub(self.origin).max(0) as u64;
-        let knot = offset >> self.shift;
-        if knot >= self.knots {
-            return self.buckets - 1;
+    /// The table as plain values, for loops that must keep them in registers.
+    fn lookup(&self) -> Lookup<'_> {
+        Lookup {
+            table: &self.table,
+            origin: self.origin,
+            shift: self.shift,
+            last_entry: self.table.len().saturating_sub(1) as u64,
         }
-        let (low, high) = match self.values.get(knot as usize..knot as usize + 2) {
-            Some(&[low, high]) => (low, high),
-            _ => return self.buckets - 1,
-        };
-        let within = (offset & ((1u64 << self.shift) - 1)) >> self.fraction_shift;
-        let rise =
-            (u64::from(high.saturating_sub(low)) * within) >> (self.shift - self.fraction_shift);
-        ((u64::from(low) + rise) >> BUCKET_FRACTION_BITS) as usize
     }
 
-    /// The bucket of every key into `ids`, and each bucket's size into `sizes`.
-    fn buckets_of(&self, keys: &[i64], ids: &mut Vec<u16>, sizes: &mut Vec<usize>) {
+    /// Each bucket's size into `sizes`.
+    fn sizes(&self, keys: &[i64], sizes: &mut Vec<usize>) {
+        let lookup = self.lookup();
         sizes.clear();
         sizes.resize(self.buckets, 0);
-        ids.clear();
-        ids.extend(keys.iter().map(|&key| {
-            let bucket = self.bucket(key);
-            if let Some(size) = sizes.get_mut(bucket) {
+        for &key in keys {
+            if let Some(size) = sizes.get_mut(lookup.bucket(key)) {
                 *size += 1;
             }
-            bucket as u16
-        }));
+        }
+    }
+}
+
+/// A [`RadixTable`] borrowed as plain values.
+#[derive(Debug, Clone, Copy)]
+struct Lookup<'a> {
+    table: &'a [u16],
+    origin: i64,
+    shift: u32,
+    last_entry: u64,
+}
+
+impl Lookup<'_> {
+    /// The bucket of a key, monotone in the key: offsets are clamped to the table (a
+    /// monotone map) and the table never decreases. Recomputing it is cheaper than storing
+    /// it between the counting and the scattering pass.
+    #[inline]
+    fn bucket(self, key: i64) -> usize {
+        let offset = key.saturating_sub(self.origin).max(0) as u64;
+        let entry = (offset >> self.shift).min(self.last_entry) as usize;
+        usize::from(self.table.get(entry).copied().unwrap_or_default())
     }
 }
 
@@ -960,6 +1028,49 @@ mod tests {
         check_sorts((0..20_000).rev().collect());
         check_sorts(vec![3; 10_000]);
         check_sorts(Vec::new());
+    }
+
+    #[test]
+    fn narrow_buckets_are_finished_by_counting_passes() {
+        let mut seed = 3;
+        // Buckets spanning some 40,000 integers: two counting passes each.
+        check_sorts(
+            (0..200_000)
+                .map(|_| (lcg(&mut seed) % 2_000_000) as i64)
+                .collect(),
+        );
+        // A dense cluster (buckets spanning fewer than 256 integers: one pass) and a wide
+        // tail (interpolation), with duplicates across bucket boundaries.
+        check_sorts(
+            (0..200_000)
+                .map(|i| {
+                    if i % 4 == 0 {
+                        (lcg(&mut seed) % (1 << 40)) as i64
+                    } else {
+                        (lcg(&mut seed) % 30_000) as i64 - 15_000
+                    }
+                })
+                .collect(),
+        );
+    }
+
+    #[test]
+    fn radix_finish_is_a_stable_sort_at_every_width() {
+        let mut seed = 11;
+        for width in [1u64, 2, 255, 256, 257, 4_000, 65_535] {
+            let min = -(width as i64) / 2;
+            let mut source: Vec<Keyed> = (0..3_000)
+                .map(|row| Keyed {
+                    key: min + (lcg(&mut seed) % (width + 1)) as i64,
+                    row,
+                })
+                .collect();
+            let mut expected = source.clone();
+            expected.sort_by_key(|item| item.key);
+            let mut target = vec![Keyed::default(); source.len()];
+            radix_sort_into(&mut source, &mut target, min, width);
+            assert_eq!(target, expected, "width {width}");
+        }
     }
 
     #[test]
