@@ -1006,6 +1006,9 @@ struct ShiftReport {
     slowest_read_otherwise_ms: f64,
     queries_during_rewrite: usize,
     slowest_query_during_rewrite_ms: f64,
+    /// Rows scanned and matched by that query.
+    slowest_query_during_rewrite_rows: (u64, u64),
+    slowest_query_otherwise_ms: f64,
 }
 
 fn shift(
@@ -1159,7 +1162,13 @@ fn shift(
         .map(|r| r.0)
         .max()
         .unwrap_or_default();
-    let queries_during: Vec<&ShiftQuery> = served.iter().filter(|q| q.during_rewrite).collect();
+    let slowest = |during: bool| {
+        served
+            .iter()
+            .filter(|q| q.during_rewrite == during)
+            .max_by_key(|q| q.measured.latency)
+    };
+    let slowest_during = slowest(true);
     Ok(ShiftReport {
         dataset: dataset.name.clone(),
         queries_a: shift_index,
@@ -1184,11 +1193,13 @@ fn shift(
         slowest_read_during_rewrite_ms: during.last().map_or(0.0, |d| d.as_secs_f64() * 1e3),
         p99_read_during_rewrite_ms: percentile_micros(&during, 0.99) / 1e3,
         slowest_read_otherwise_ms: slowest_otherwise.as_secs_f64() * 1e3,
-        queries_during_rewrite: queries_during.len(),
-        slowest_query_during_rewrite_ms: queries_during
-            .iter()
-            .map(|q| q.measured.latency.as_secs_f64() * 1e3)
-            .fold(0.0, f64::max),
+        queries_during_rewrite: served.iter().filter(|q| q.during_rewrite).count(),
+        slowest_query_during_rewrite_ms: slowest_during
+            .map_or(0.0, |q| q.measured.latency.as_secs_f64() * 1e3),
+        slowest_query_during_rewrite_rows: slowest_during
+            .map_or((0, 0), |q| (q.measured.scanned, q.measured.matched)),
+        slowest_query_otherwise_ms: slowest(false)
+            .map_or(0.0, |q| q.measured.latency.as_secs_f64() * 1e3),
     })
 }
 
@@ -1219,7 +1230,7 @@ impl ShiftReport {
              B evaluation set, tuned for B    median overhead {:.2}, p50 {:.2} ms ({})\n\
              re-laid out / tuned              {:.2}x\n\
              point reads during a rewrite     {} (slowest {:.1} ms, p99 {:.1} ms; slowest otherwise {:.1} ms)\n\
-             queries during a rewrite         {} (slowest {:.1} ms)\n",
+             queries during a rewrite         {} (slowest {:.1} ms, scanning {} rows for {}; slowest otherwise {:.1} ms)\n",
             self.dataset,
             self.queries_a,
             self.queries_b,
@@ -1247,6 +1258,9 @@ impl ShiftReport {
             self.slowest_read_otherwise_ms,
             self.queries_during_rewrite,
             self.slowest_query_during_rewrite_ms,
+            self.slowest_query_during_rewrite_rows.0,
+            self.slowest_query_during_rewrite_rows.1,
+            self.slowest_query_otherwise_ms,
         )
     }
 
@@ -1261,7 +1275,8 @@ impl ShiftReport {
              \"eval_p50_ms_tuned\": {:.3}, \"tuned_layout\": {:?}, \
              \"reads_during_rewrite\": {}, \"slowest_read_during_rewrite_ms\": {:.3}, \
              \"p99_read_during_rewrite_ms\": {:.3}, \"slowest_read_otherwise_ms\": {:.3}, \
-             \"queries_during_rewrite\": {}, \"slowest_query_during_rewrite_ms\": {:.3}}}",
+             \"queries_during_rewrite\": {}, \"slowest_query_during_rewrite_ms\": {:.3}, \
+             \"slowest_query_otherwise_ms\": {:.3}}}",
             self.dataset,
             self.queries_a,
             self.queries_b,
@@ -1286,6 +1301,7 @@ impl ShiftReport {
             self.slowest_read_otherwise_ms,
             self.queries_during_rewrite,
             self.slowest_query_during_rewrite_ms,
+            self.slowest_query_otherwise_ms,
         )
     }
 }
