@@ -337,9 +337,7 @@ impl ColumnValues {
     /// Values at `rows` (which the caller checked are inside), in that order.
     fn gather(&self, rows: &[u32]) -> Result<Self> {
         fn pick<T: Copy + Default>(values: &[T], rows: &[u32]) -> Vec<T> {
-            rows.iter()
-                .map(|&row| values.get(row as usize).copied().unwrap_or_default())
-                .collect()
+            Picked::Rows(rows).map(values, |value| value)
         }
         Ok(match self {
             Self::Int(values) => Self::Int(pick(values, rows)),
@@ -484,35 +482,24 @@ impl Column {
     /// without gaps is copied as a slice; other rows are gathered. A row past the end is an
     /// error. The values come from this column, so they need no new check.
     pub fn take(&self, rows: &[u32]) -> Result<Column> {
-        let len = self.len();
-        if let Some(&row) = rows.iter().find(|&&row| row as usize >= len) {
-            return Err(CodecError::InvalidColumn(format!(
-                "row {row} is past the end of a column of {len} values"
-            )));
-        }
-        let (Some(&first), Some(&last)) = (rows.first(), rows.last()) else {
-            return Ok(Self::empty(self.logical.clone()));
-        };
-        // Ascending, in range and as many rows as the span holds: no gaps, a slice copy.
-        let run = last.checked_sub(first).map(|span| span as usize + 1) == Some(rows.len())
-            && rows.windows(2).all(|pair| pair[0] < pair[1]);
-        let (values, validity) = if run {
-            let range = first as usize..last as usize + 1;
-            (
+        self.take_picked(&Picked::check(rows, self.len())?)
+    }
+
+    /// [`Self::take`] of rows already checked against this column's length.
+    pub fn take_picked(&self, picked: &Picked<'_>) -> Result<Column> {
+        let (values, validity) = match picked {
+            Picked::Run(range) => (
                 self.values.slice(range.clone())?,
                 self.validity
                     .as_ref()
-                    .map(|valid| valid.get(range).unwrap_or_default().to_vec()),
-            )
-        } else {
-            (
+                    .map(|valid| valid.get(range.clone()).unwrap_or_default().to_vec()),
+            ),
+            Picked::Rows(rows) => (
                 self.values.gather(rows)?,
-                self.validity.as_ref().map(|valid| {
-                    rows.iter()
-                        .map(|&row| valid.get(row as usize).copied().unwrap_or(false))
-                        .collect()
-                }),
-            )
+                self.validity
+                    .as_ref()
+                    .map(|valid| picked.map(valid, |valid| valid)),
+            ),
         };
         Ok(Self {
             logical: self.logical.clone(),
@@ -530,6 +517,68 @@ impl Column {
         &mut self,
     ) -> (&mut LogicalType, &mut ColumnValues, &mut Option<Vec<bool>>) {
         (&mut self.logical, &mut self.values, &mut self.validity)
+    }
+}
+
+/// Rows picked out of a column, checked against its length: one ascending run without
+/// gaps, which is copied as a slice, or any other rows, which are gathered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Picked<'a> {
+    /// Every row of `start..end`, in order.
+    Run(std::ops::Range<usize>),
+    /// Rows in any order, repeats allowed, each below the length checked.
+    Rows(&'a [u32]),
+}
+
+impl<'a> Picked<'a> {
+    /// Checks `rows` against a column of `len` values. A row past the end is an error.
+    pub fn check(rows: &'a [u32], len: usize) -> Result<Self> {
+        if let Some(&row) = rows.iter().find(|&&row| row as usize >= len) {
+            return Err(CodecError::InvalidColumn(format!(
+                "row {row} is past the end of a column of {len} values"
+            )));
+        }
+        let (Some(&first), Some(&last)) = (rows.first(), rows.last()) else {
+            return Ok(Self::Run(0..0));
+        };
+        // Ascending and as many rows as the span holds: no gaps.
+        let run = last.checked_sub(first).map(|span| span as usize + 1) == Some(rows.len())
+            && rows.windows(2).all(|pair| pair[0] < pair[1]);
+        Ok(if run {
+            Self::Run(first as usize..last as usize + 1)
+        } else {
+            Self::Rows(rows)
+        })
+    }
+
+    /// How many rows are picked.
+    pub fn len(&self) -> usize {
+        match self {
+            Self::Run(range) => range.len(),
+            Self::Rows(rows) => rows.len(),
+        }
+    }
+
+    /// Whether no row is picked.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// `cast` of the picked values of `values` (the column's values, or any slice as long),
+    /// in order; a row outside `values` gives `cast` of the default value.
+    pub fn map<T: Copy + Default, N>(&self, values: &[T], cast: impl Fn(T) -> N) -> Vec<N> {
+        match self {
+            Self::Run(range) => values
+                .get(range.clone())
+                .unwrap_or_default()
+                .iter()
+                .map(|&value| cast(value))
+                .collect(),
+            Self::Rows(rows) => rows
+                .iter()
+                .map(|&row| cast(values.get(row as usize).copied().unwrap_or_default()))
+                .collect(),
+        }
     }
 }
 

@@ -106,3 +106,24 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn picked_rows_are_a_run_only_when_ascending_without_gaps() {
+    use tessera_codecs::Picked;
+    assert_eq!(Picked::check(&[3, 4, 5, 6], 10).unwrap(), Picked::Run(3..7));
+    assert_eq!(Picked::check(&[], 0).unwrap(), Picked::Run(0..0));
+    assert_eq!(Picked::check(&[9], 10).unwrap(), Picked::Run(9..10));
+    for rows in [&[3, 5, 6][..], &[4, 3], &[3, 3], &[2, 4, 3, 5]] {
+        assert_eq!(Picked::check(rows, 10).unwrap(), Picked::Rows(rows));
+    }
+    assert!(Picked::check(&[3, 10], 10).is_err());
+    let picked = Picked::check(&[4, 1, 1], 5).unwrap();
+    assert_eq!(
+        picked.map(&[10, 11, 12, 13, 14], |value| value * 2),
+        [28, 22, 22]
+    );
+    assert_eq!(
+        Picked::Run(1..3).map(&[10, 11, 12], |value| value),
+        [11, 12]
+    );
+}

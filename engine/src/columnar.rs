@@ -23,7 +23,7 @@ use arrow::datatypes::{
     TimestampSecondType, UInt8Type, UInt16Type, UInt32Type, UInt64Type, Utf8Type,
 };
 use tessera_codecs::types::{ordered_i64_to_u64, u64_to_ordered_i64};
-use tessera_codecs::{BytesColumn, Column, ColumnValues, LogicalType, TimeUnit};
+use tessera_codecs::{BytesColumn, Column, ColumnValues, LogicalType, Picked, TimeUnit};
 
 use crate::error::{Error, Result};
 
@@ -280,25 +280,20 @@ pub fn column_to_array(column: &Column, data_type: &DataType) -> Result<ArrayRef
 /// gathered straight into the array's buffer, without an intermediate column; booleans and
 /// bytes go through [`Column::take`]. A row past the end is an error.
 pub fn rows_to_array(column: &Column, rows: &[u32], data_type: &DataType) -> Result<ArrayRef> {
-    let len = column.len();
-    if let Some(&row) = rows.iter().find(|&&row| row as usize >= len) {
-        return Err(Error::Codec(tessera_codecs::CodecError::InvalidColumn(
-            format!("row {row} is past the end of a column of {len} values"),
-        )));
-    }
-    to_array(column, Some(rows), data_type)
+    let picked = Picked::check(rows, column.len())?;
+    to_array(column, Some(&picked), data_type)
 }
 
-/// The conversion behind [`column_to_array`] and [`rows_to_array`]; `rows` (checked to be in
-/// range) picks rows of fixed-width columns only.
-fn to_array(column: &Column, rows: Option<&[u32]>, data_type: &DataType) -> Result<ArrayRef> {
+/// The conversion behind [`column_to_array`] and [`rows_to_array`]; `rows` (checked against
+/// the column) picks rows of fixed-width columns only.
+fn to_array(column: &Column, rows: Option<&Picked<'_>>, data_type: &DataType) -> Result<ArrayRef> {
     if let Some(rows) = rows
         && matches!(
             column.values(),
             ColumnValues::Bool(_) | ColumnValues::Bytes(_)
         )
     {
-        return to_array(&column.take(rows)?, None, data_type);
+        return to_array(&column.take_picked(rows)?, None, data_type);
     }
     if logical_type_of(data_type).as_ref() != Some(column.logical()) {
         return Err(mismatch(column, data_type));
@@ -307,11 +302,7 @@ fn to_array(column: &Column, rows: Option<&[u32]>, data_type: &DataType) -> Resu
         .validity()
         .map(|valid| match rows {
             None => NullBuffer::from(valid),
-            Some(rows) => NullBuffer::from(
-                rows.iter()
-                    .map(|&row| valid.get(row as usize).copied().unwrap_or(false))
-                    .collect::<Vec<bool>>(),
-            ),
+            Some(rows) => NullBuffer::from(rows.map(valid, |valid| valid)),
         })
         .filter(|nulls| nulls.null_count() > 0);
     // Integer-held values are within the logical type's range (a `Column` invariant), so the
@@ -417,25 +408,16 @@ fn mismatch(column: &Column, data_type: &DataType) -> Error {
     }
 }
 
-/// `cast` of every value, or of the values at `rows` (a run of them as one slice).
+/// `cast` of every value, or of the values `rows` picks.
 fn narrow<T: Copy + Default, N>(
     values: &[T],
-    rows: Option<&[u32]>,
+    rows: Option<&Picked<'_>>,
     cast: impl Fn(T) -> N,
 ) -> Vec<N> {
-    let Some(rows) = rows else {
-        return values.iter().map(|&value| cast(value)).collect();
-    };
-    if let (Some(&first), Some(&last)) = (rows.first(), rows.last())
-        && last.checked_sub(first).map(|span| span as usize + 1) == Some(rows.len())
-        && rows.windows(2).all(|pair| pair[0] < pair[1])
-        && let Some(run) = values.get(first as usize..=last as usize)
-    {
-        return run.iter().map(|&value| cast(value)).collect();
+    match rows {
+        None => values.iter().map(|&value| cast(value)).collect(),
+        Some(rows) => rows.map(values, cast),
     }
-    rows.iter()
-        .map(|&row| cast(values.get(row as usize).copied().unwrap_or_default()))
-        .collect()
 }
 
 fn primitive_array<T: ArrowPrimitiveType>(
