@@ -737,13 +737,18 @@ impl Dictionary {
 
     /// Monotone: keys below the known ones go to bucket 0, above them to the last bucket.
     fn bucket(&self, key: i64) -> usize {
-        let Some(offset) = key.checked_sub(self.origin).filter(|&offset| offset >= 0) else {
+        if key < self.origin {
             return 0;
-        };
+        }
+        // Exact for every key at or above the origin, even more than `i64::MAX` above it.
+        let offset = key.wrapping_sub(self.origin) as u64;
         match &self.known {
-            Known::Dense { span } if offset as u64 <= *span => 2 * offset as usize + 1,
+            Known::Dense { span } if offset <= *span => 2 * offset as usize + 1,
             Known::Dense { .. } => self.buckets() - 1,
-            Known::Sampled { table, .. } => match table.get(offset as usize) {
+            Known::Sampled { table, .. } => match usize::try_from(offset)
+                .ok()
+                .and_then(|offset| table.get(offset))
+            {
                 Some(&bucket) => bucket as usize,
                 None => self.buckets() - 1,
             },
@@ -1111,6 +1116,17 @@ mod tests {
                 _ => lcg(&mut seed) as i64,
             })
             .collect();
+        check_sorts(values);
+    }
+
+    #[test]
+    fn dictionaries_place_keys_more_than_i64_max_above_their_origin() {
+        // The sample sees only -1 (a one-key dense dictionary); i64::MAX lies more than
+        // i64::MAX above it and must still sort last.
+        let mut values = vec![-1i64; 5_000];
+        values[0] = i64::MAX;
+        values[1_990] = i64::MAX - 2;
+        values[3_980] = i64::MIN;
         check_sorts(values);
     }
 
