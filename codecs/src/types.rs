@@ -551,19 +551,6 @@ impl<'a> Picked<'a> {
         })
     }
 
-    /// How many rows are picked.
-    pub fn len(&self) -> usize {
-        match self {
-            Self::Run(range) => range.len(),
-            Self::Rows(rows) => rows.len(),
-        }
-    }
-
-    /// Whether no row is picked.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// `cast` of the picked values of `values` (the column's values, or any slice as long),
     /// in order; a row outside `values` gives `cast` of the default value.
     pub fn map<T: Copy + Default, N>(&self, values: &[T], cast: impl Fn(T) -> N) -> Vec<N> {

@@ -165,7 +165,12 @@ impl LearnedSorter {
             Some(model) => {
                 model.sizes(values, &mut self.sizes);
                 let lookup = model.lookup();
-                scatter(values, |item| lookup.bucket(*item), &self.sizes, scratch);
+                scatter(
+                    values.iter().copied(),
+                    |item| lookup.bucket(*item),
+                    &self.sizes,
+                    scratch,
+                );
                 finish_buckets(
                     scratch,
                     values,
@@ -215,7 +220,13 @@ impl LearnedSorter {
         let Some(scratch) = self.keyed.get_mut(..keys.len()) else {
             return Ok(&self.order);
         };
-        scatter_keys(keys, model.lookup(), &self.sizes, scratch);
+        let lookup = model.lookup();
+        scatter(
+            keyed(keys),
+            |item| lookup.bucket(item.key),
+            &self.sizes,
+            scratch,
+        );
         // Finish each bucket into a small buffer that stays in cache, then emit its rows.
         let mut rest: &mut [Keyed] = scratch;
         for &size in &self.sizes {
@@ -269,7 +280,7 @@ fn sample_keys(keys: &[i64]) -> Vec<i64> {
 /// Scatters `source` into `target` by bucket, stable, given each bucket's size.
 /// `bucket_of(item)` must agree with `sizes`.
 fn scatter<T: Item>(
-    source: &[T],
+    source: impl IntoIterator<Item = T>,
     bucket_of: impl Fn(&T) -> usize,
     sizes: &[usize],
     target: &mut [T],
@@ -281,31 +292,10 @@ fn scatter<T: Item>(
         start += size;
     }
     for item in source {
-        if let Some(slot) = next.get_mut(bucket_of(item))
+        if let Some(slot) = next.get_mut(bucket_of(&item))
             && let Some(target) = target.get_mut(*slot)
         {
-            *target = *item;
-            *slot += 1;
-        }
-    }
-}
-
-/// [`scatter`] of keys with their row numbers.
-fn scatter_keys(keys: &[i64], lookup: Lookup<'_>, sizes: &[usize], target: &mut [Keyed]) {
-    let mut next = Vec::with_capacity(sizes.len());
-    let mut start = 0;
-    for &size in sizes {
-        next.push(start);
-        start += size;
-    }
-    for (row, &key) in keys.iter().enumerate() {
-        if let Some(slot) = next.get_mut(lookup.bucket(key))
-            && let Some(target) = target.get_mut(*slot)
-        {
-            *target = Keyed {
-                key,
-                row: row as u32,
-            };
+            *target = item;
             *slot += 1;
         }
     }
@@ -521,7 +511,12 @@ fn sort_in_place<T: Item>(
             *size += 1;
         }
     }
-    scatter(items, |item| model.slot(item.key()), &sizes, scratch);
+    scatter(
+        items.iter().copied(),
+        |item| model.slot(item.key()),
+        &sizes,
+        scratch,
+    );
     let (mut source, mut target) = (scratch, items);
     for &size in &sizes {
         let Some((bucket_source, rest_source)) = source.split_at_mut_checked(size) else {
@@ -650,8 +645,8 @@ struct Lookup<'a> {
 
 impl Lookup<'_> {
     /// The bucket of a key, monotone in the key: offsets are clamped to the table (a
-    /// monotone map) and the table never decreases. Recomputing it is cheaper than storing
-    /// it between the counting and the scattering pass.
+    /// monotone map) and the table never decreases. It is recomputed in the scatter rather
+    /// than stored per key: timed within noise of storing it, and it saves a buffer.
     #[inline]
     fn bucket(self, key: i64) -> usize {
         let offset = key.saturating_sub(self.origin).max(0) as u64;
