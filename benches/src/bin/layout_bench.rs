@@ -5,7 +5,7 @@
 //! cargo run --release -p tessera-benches --bin layout_bench --
 //!     [--datasets lineitem,uniform,skewed,correlated] [--scale 1] [--rows 10000000]
 //!     [--train 256] [--queries 96] [--shift-dataset lineitem] [--shift-queries 512]
-//!     [--json FILE]
+//!     [--json FILE] [--per-query FILE]
 //! ```
 //!
 //! Datasets: TPC-H lineitem (its key and eight filter columns) and generated tables of
@@ -119,6 +119,10 @@ struct Args {
     /// Also write the numbers as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Also write every timed query as a tab-separated line to this file: dataset, layout,
+    /// target selectivity, columns, rows matched, rows scanned, blocks, latency.
+    #[arg(long)]
+    per_query: Option<PathBuf>,
 }
 
 /// Target selectivities, served in turn.
@@ -163,6 +167,29 @@ fn main() -> BenchResult<()> {
         discard(&args, &directory)?;
         print!("{}", report.text());
         shift_report = Some(report);
+    }
+    if let Some(path) = &args.per_query {
+        let mut lines = String::from(
+            "dataset\tlayout\ttarget\tcolumns\tmatched\tscanned\tblocks\tlatency_ms\n",
+        );
+        for report in &reports {
+            for layout in &report.layouts {
+                for (measured, columns) in layout.measured.iter().zip(&report.columns) {
+                    lines.push_str(&format!(
+                        "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{:.3}\n",
+                        report.dataset,
+                        layout.name,
+                        measured.target,
+                        columns.join(","),
+                        measured.matched,
+                        measured.scanned,
+                        measured.blocks,
+                        measured.latency.as_secs_f64() * 1e3,
+                    ));
+                }
+            }
+        }
+        std::fs::write(path, lines)?;
     }
     if let Some(path) = &args.json {
         let datasets: Vec<String> = reports.iter().map(DatasetReport::json).collect();
@@ -746,6 +773,8 @@ struct DatasetReport {
     rows: usize,
     load_seconds: f64,
     queries: usize,
+    /// The filtered columns of each timed query.
+    columns: Vec<Vec<String>>,
     layouts: Vec<LayoutReport>,
 }
 
@@ -963,6 +992,7 @@ fn layouts(
         rows: dataset.rows,
         load_seconds: load.as_secs_f64(),
         queries: queries.len(),
+        columns: queries.iter().map(|query| query.columns.clone()).collect(),
         layouts: reports,
     })
 }
