@@ -7,10 +7,17 @@
 //! the encoding chosen per column, the chunk checksums, the primary key range, and the
 //! deletion vector: rows deleted or replaced after the block was written.
 //!
-//! `BlockMeta` format version 1, integers little-endian:
+//! A block holds the rows of one cell, or of several consecutive cells when the cells are
+//! small (packed in cell order so a fine grid does not cost a block per cell): its cell
+//! runs say which rows belong to which cell. Each run is sorted on its own by the layout's
+//! sort column; a block of one run also carries a position model of that column.
+//!
+//! `BlockMeta` format version 2, integers little-endian:
 //!
 //! ```text
 //! u16 version · u64 block id · u32 layout version · u32 cell · u32 rows
+//! u32 runs, then per run: u32 cell · u32 first row
+//!     (the first run is the block's cell from row 0; cells and rows strictly ascending)
 //! u16 columns, then per column:
 //!     u64 chunk bytes · u32 chunk crc32c · u32 null count
 //!     u8 zone flag (0 none, 1 min and max follow) [scalar min, scalar max]
@@ -21,6 +28,8 @@
 //! scalar: u8 tag (1 int i64 · 2 float f64 bits · 3 decimal i128 · 4 bool u8 · 5 bytes
 //!         u32 length + bytes)
 //! ```
+//!
+//! Version 1, still read, is the same without the runs: its block is one cell's.
 //!
 //! String minima and maxima are cut to [`ZONE_BYTES_LIMIT`] bytes: a cut minimum is still a
 //! lower bound, and a cut maximum is replaced by the next prefix above it (or dropped with
@@ -35,8 +44,8 @@ use crate::bytes::ByteReader;
 
 /// Rows per block at most.
 pub const BLOCK_ROWS: usize = 65_536;
-/// The `BlockMeta` format version this build writes and reads.
-pub const BLOCK_META_VERSION: u16 = 1;
+/// The `BlockMeta` format version this build writes; it also reads version 1.
+pub const BLOCK_META_VERSION: u16 = 2;
 /// The manifest format version this build writes and reads.
 pub const MANIFEST_VERSION: u16 = 1;
 /// Longest string zone-map bound kept.
@@ -58,6 +67,15 @@ pub struct ChunkMeta {
     pub encoding: String,
 }
 
+/// The rows of one cell within a block: from `first` up to the next run's first row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CellRun {
+    /// The cell.
+    pub cell: u32,
+    /// The run's first row in the block.
+    pub first: u32,
+}
+
 /// Everything the engine keeps about one block.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BlockMeta {
@@ -65,10 +83,12 @@ pub struct BlockMeta {
     pub id: u64,
     /// The layout version the block belongs to.
     pub layout_version: u32,
-    /// The cell of that layout.
+    /// The cell of that layout (the first, when the block holds several).
     pub cell: u32,
     /// Rows stored, deleted ones included.
     pub rows: u32,
+    /// The cells whose rows the block holds, in row order; the first is `cell` from row 0.
+    pub runs: Vec<CellRun>,
     /// One entry per table column, in table order.
     pub columns: Vec<ChunkMeta>,
     /// Smallest encoded primary key in the block (without the table id).
@@ -78,7 +98,7 @@ pub struct BlockMeta {
     /// Rows deleted or replaced since the block was written.
     pub deleted: RoaringBitmap,
     /// A learned position model on the layout's sort column, serialized by the layout crate;
-    /// empty when there is none.
+    /// empty when there is none (always, for a block of several runs).
     pub position: Vec<u8>,
 }
 
@@ -86,6 +106,22 @@ impl BlockMeta {
     /// Rows not deleted.
     pub fn live_rows(&self) -> u64 {
         u64::from(self.rows).saturating_sub(self.deleted.len())
+    }
+
+    /// The block's cell runs as (cell, rows).
+    pub fn cell_runs(&self) -> impl Iterator<Item = (u32, std::ops::Range<usize>)> + '_ {
+        self.runs.iter().enumerate().map(|(index, run)| {
+            let past = self
+                .runs
+                .get(index + 1)
+                .map_or(self.rows, |next| next.first);
+            (run.cell, run.first as usize..past as usize)
+        })
+    }
+
+    /// The last cell the block holds rows of.
+    pub fn last_cell(&self) -> u32 {
+        self.runs.last().map_or(self.cell, |run| run.cell)
     }
 
     /// Serializes in format [`BLOCK_META_VERSION`].
@@ -96,6 +132,12 @@ impl BlockMeta {
         out.extend_from_slice(&self.layout_version.to_le_bytes());
         out.extend_from_slice(&self.cell.to_le_bytes());
         out.extend_from_slice(&self.rows.to_le_bytes());
+        // A block has at most BLOCK_ROWS rows, hence runs.
+        out.extend_from_slice(&(self.runs.len() as u32).to_le_bytes());
+        for run in &self.runs {
+            out.extend_from_slice(&run.cell.to_le_bytes());
+            out.extend_from_slice(&run.first.to_le_bytes());
+        }
         // A table has at most u16::MAX columns (the row format's limit).
         out.extend_from_slice(&(self.columns.len() as u16).to_le_bytes());
         for column in &self.columns {
@@ -129,9 +171,9 @@ impl BlockMeta {
     pub fn decode(bytes: &[u8]) -> Result<Self, String> {
         let mut reader = ByteReader::new(bytes);
         let version = u16::from_le_bytes(reader.array()?);
-        if version != BLOCK_META_VERSION {
+        if version != 1 && version != BLOCK_META_VERSION {
             return Err(format!(
-                "block meta format version {version}, this build reads {BLOCK_META_VERSION}"
+                "block meta format version {version}, this build reads 1 and {BLOCK_META_VERSION}"
             ));
         }
         let id = u64::from_le_bytes(reader.array()?);
@@ -141,6 +183,37 @@ impl BlockMeta {
         if rows as usize > BLOCK_ROWS {
             return Err(format!("{rows} rows, a block holds at most {BLOCK_ROWS}"));
         }
+        let runs = if version == 1 {
+            vec![CellRun { cell, first: 0 }]
+        } else {
+            let count = u32::from_le_bytes(reader.array()?) as usize;
+            if count == 0 || count > (rows as usize).max(1) {
+                return Err(format!("{count} cell runs in {rows} rows"));
+            }
+            let mut runs: Vec<CellRun> = Vec::with_capacity(count);
+            for _ in 0..count {
+                let run = CellRun {
+                    cell: u32::from_le_bytes(reader.array()?),
+                    first: u32::from_le_bytes(reader.array()?),
+                };
+                let ordered = match runs.last() {
+                    None => run == CellRun { cell, first: 0 },
+                    Some(last) => {
+                        run.cell > last.cell && run.first > last.first && run.first < rows
+                    }
+                };
+                if !ordered {
+                    return Err(format!(
+                        "cell run {} (cell {}, row {}) out of order",
+                        runs.len(),
+                        run.cell,
+                        run.first
+                    ));
+                }
+                runs.push(run);
+            }
+            runs
+        };
         let count = u16::from_le_bytes(reader.array()?) as usize;
         let mut columns = Vec::with_capacity(count);
         for _ in 0..count {
@@ -182,6 +255,7 @@ impl BlockMeta {
             layout_version,
             cell,
             rows,
+            runs,
             columns,
             pk_min,
             pk_max,
@@ -386,6 +460,7 @@ mod tests {
             layout_version: 2,
             cell: 5,
             rows: 10,
+            runs: vec![CellRun { cell: 5, first: 0 }, CellRun { cell: 8, first: 4 }],
             columns: vec![
                 ChunkMeta {
                     bytes: 120,
@@ -437,14 +512,33 @@ mod tests {
         }
     }
 
-    /// Golden bytes of a block meta in format version 1: a changed format must change the
-    /// version. Regenerate with `TESSERA_BLESS=1`.
+    /// A version 1 meta (written before blocks held several cells) reads as one run.
     #[test]
-    fn block_meta_format_v1_is_stable() {
-        let meta = sample_meta();
-        let bytes = meta.encode();
+    fn block_meta_format_v1_still_reads() {
         let path =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/block_meta_v1.bin");
+        let decoded = BlockMeta::decode(&std::fs::read(path).unwrap()).unwrap();
+        assert_eq!(decoded.runs, vec![CellRun { cell: 5, first: 0 }]);
+        assert_eq!(decoded.cell_runs().collect::<Vec<_>>(), vec![(5, 0..10)]);
+        let mut expected = sample_meta();
+        expected.runs.truncate(1);
+        // NaN != NaN, so compare the encodings.
+        assert_eq!(decoded.encode(), expected.encode());
+    }
+
+    /// Golden bytes of a block meta in format version 2: a changed format must change the
+    /// version. Regenerate with `TESSERA_BLESS=1`.
+    #[test]
+    fn block_meta_format_v2_is_stable() {
+        let meta = sample_meta();
+        assert_eq!(
+            meta.cell_runs().collect::<Vec<_>>(),
+            vec![(5, 0..4), (8, 4..10)]
+        );
+        assert_eq!(meta.last_cell(), 8);
+        let bytes = meta.encode();
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/block_meta_v2.bin");
         if std::env::var_os("TESSERA_BLESS").is_some() {
             std::fs::write(&path, &bytes).unwrap();
         }
@@ -491,6 +585,21 @@ mod tests {
         let mut extra = bytes.clone();
         extra.push(0);
         assert!(BlockMeta::decode(&extra).is_err());
+        for runs in [
+            vec![],
+            vec![CellRun { cell: 4, first: 0 }],
+            vec![CellRun { cell: 5, first: 1 }],
+            vec![CellRun { cell: 5, first: 0 }, CellRun { cell: 5, first: 3 }],
+            vec![CellRun { cell: 5, first: 0 }, CellRun { cell: 6, first: 0 }],
+            vec![
+                CellRun { cell: 5, first: 0 },
+                CellRun { cell: 6, first: 10 },
+            ],
+        ] {
+            let mut meta = sample_meta();
+            meta.runs = runs.clone();
+            assert!(BlockMeta::decode(&meta.encode()).is_err(), "{runs:?}");
+        }
     }
 
     #[test]

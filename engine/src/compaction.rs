@@ -23,7 +23,7 @@ use rocksdb::{ReadOptions, WriteBatch};
 use tessera_codecs::{Column, Compressor, CompressorConfig, encode_block};
 use tessera_layout::{ColumnSet, InsertionOrder, Layout, PositionModel, decode_layout};
 
-use crate::block::{BLOCK_ROWS, BlockMeta, ChunkMeta, Manifest, zone_of};
+use crate::block::{BLOCK_ROWS, BlockMeta, CellRun, ChunkMeta, Manifest, zone_of};
 use crate::db::{CF_BLOCK_META, CF_BLOCKS, CF_CATALOG, CF_DELTA, CF_PK_INDEX, DbInner, storage};
 use crate::error::{Error, Result};
 use crate::evaluate::take;
@@ -870,13 +870,6 @@ fn build_blocks<'k>(
     sink: Sink<'_>,
     report: &mut CompactionReport,
 ) -> Result<Vec<Arc<BlockMeta>>> {
-    let Sink {
-        batch,
-        index,
-        switch,
-        flush_every,
-        deferred,
-    } = sink;
     let table = state.meta.name().to_owned();
     let table_id = state.meta.id();
     let rows = columns.first().map_or(0, Column::len);
@@ -902,100 +895,171 @@ fn build_blocks<'k>(
         by_cell.entry(*cell).or_default().push(row as u32);
     }
     let compressor = Compressor::new(CompressorConfig::default());
+    let mut writer = BlockWriter {
+        db,
+        table: &table,
+        ids: (table_id, layout_version),
+        columns,
+        key_of,
+        sort_column,
+        compressor: &compressor,
+        cfs: (pk_index, block_meta_cf, blocks_cf),
+        next_block_id,
+        sink,
+        report,
+        new_blocks: &mut new_blocks,
+    };
+    // The block being filled: rows (indexes into `columns`) and where each cell's run starts.
+    let mut pending: Vec<u32> = Vec::with_capacity(BLOCK_ROWS);
+    let mut runs: Vec<CellRun> = Vec::new();
     for (cell, members) in by_cell {
-        let identity = members.len() == rows;
-        let cell_columns = if identity {
-            None
+        let ordered: Vec<u32> = if members.len() == rows {
+            layout.order(&set).map_err(layout_error)?
         } else {
-            Some(
-                columns
-                    .iter()
-                    .map(|column| take(column, &members))
-                    .collect::<Result<Vec<Column>>>()?,
-            )
-        };
-        let cell_columns_ref = cell_columns.as_deref().unwrap_or(columns);
-        let cell_set = ColumnSet::new(&names, cell_columns_ref).map_err(layout_error)?;
-        let order = layout.order(&cell_set).map_err(layout_error)?;
-        for chunk in order.chunks(BLOCK_ROWS) {
-            let block_id = *next_block_id;
-            *next_block_id += 1;
-            let block_columns = cell_columns_ref
+            let cell_columns = columns
                 .iter()
-                .map(|column| take(column, chunk))
+                .map(|column| take(column, &members))
                 .collect::<Result<Vec<Column>>>()?;
-            let block_key_bytes = block_key(table_id, layout_version, cell, block_id);
-            let mut chunk_metas = Vec::with_capacity(block_columns.len());
-            for (index, column) in block_columns.iter().enumerate() {
-                let encoded = encode_block(column, &compressor)?;
-                let crc = crc32c::crc32c(&encoded.bytes);
-                report.bytes_written += encoded.bytes.len() as u64;
-                chunk_metas.push(ChunkMeta {
-                    bytes: encoded.bytes.len() as u64,
-                    crc,
-                    null_count: column.null_count() as u32,
-                    zone: zone_of(column),
-                    encoding: encoded.values.to_string(),
-                });
-                batch.put_cf(
-                    blocks_cf,
-                    chunk_key(&block_key_bytes, index as u16),
-                    &encoded.bytes,
-                );
-            }
-            let position = match sort_column.and_then(|index| block_columns.get(index)) {
-                Some(sorted) => PositionModel::fit(sorted)
-                    .map(|model| model.encode())
-                    .unwrap_or_default(),
-                None => Vec::new(),
-            };
-            let mut pk_min: Option<&'k [u8]> = None;
-            let mut pk_max: Option<&'k [u8]> = None;
-            for (position, &member) in chunk.iter().enumerate() {
-                let source = if identity {
-                    member as usize
-                } else {
-                    members.get(member as usize).copied().unwrap_or(0) as usize
-                };
-                let key = key_of(source);
-                if pk_min.is_none_or(|min| key < min) {
-                    pk_min = Some(key);
-                }
-                if pk_max.is_none_or(|max| key > max) {
-                    pk_max = Some(key);
-                }
-                let index_key = pk_index_key(table_id, layout_version, key);
-                let location = encode_location(block_id, position as u32);
-                if deferred(source) {
-                    switch.put_cf(pk_index, index_key, location);
-                } else {
-                    index.push(&index_key, location);
-                }
-            }
-            let meta = BlockMeta {
-                id: block_id,
-                layout_version,
+            let cell_set = ColumnSet::new(&names, &cell_columns).map_err(layout_error)?;
+            let order = layout.order(&cell_set).map_err(layout_error)?;
+            order
+                .iter()
+                .map(|&position| members.get(position as usize).copied().unwrap_or(0))
+                .collect()
+        };
+        // A cell that does not fit in the block being filled starts a new one; a cell larger
+        // than a block gets blocks of its own, and its last part may be joined by later cells.
+        if !pending.is_empty() && pending.len() + ordered.len() > BLOCK_ROWS {
+            writer.write(&pending, &runs)?;
+            pending.clear();
+            runs.clear();
+        }
+        let mut rest = ordered.as_slice();
+        while rest.len() >= BLOCK_ROWS {
+            let (block, after) = rest.split_at(BLOCK_ROWS);
+            writer.write(block, &[CellRun { cell, first: 0 }])?;
+            rest = after;
+        }
+        if !rest.is_empty() {
+            runs.push(CellRun {
                 cell,
-                rows: chunk.len() as u32,
-                columns: chunk_metas,
-                pk_min: pk_min.unwrap_or_default().to_vec(),
-                pk_max: pk_max.unwrap_or_default().to_vec(),
-                deleted: RoaringBitmap::new(),
-                position,
-            };
-            batch.put_cf(block_meta_cf, &block_key_bytes, meta.encode());
-            report.blocks_written += 1;
-            report.rows_written += chunk.len() as u64;
-            new_blocks.push(Arc::new(meta));
-            if let Some(limit) = flush_every
-                && batch.size_in_bytes() >= limit
-            {
-                db.write(std::mem::take(batch))
-                    .map_err(storage(format!("writing blocks of table {table:?}")))?;
-            }
+                first: pending.len() as u32,
+            });
+            pending.extend_from_slice(rest);
         }
     }
+    if !pending.is_empty() {
+        writer.write(&pending, &runs)?;
+    }
     Ok(new_blocks)
+}
+
+/// Encodes and stores blocks for [`build_blocks`].
+struct BlockWriter<'w, 'k> {
+    db: &'w DbInner,
+    table: &'w str,
+    ids: (u32, u32),
+    columns: &'w [Column],
+    key_of: &'w dyn Fn(usize) -> &'k [u8],
+    sort_column: Option<usize>,
+    compressor: &'w Compressor,
+    cfs: (
+        &'w rocksdb::ColumnFamily,
+        &'w rocksdb::ColumnFamily,
+        &'w rocksdb::ColumnFamily,
+    ),
+    next_block_id: &'w mut u64,
+    sink: Sink<'w>,
+    report: &'w mut CompactionReport,
+    new_blocks: &'w mut Vec<Arc<BlockMeta>>,
+}
+
+impl BlockWriter<'_, '_> {
+    /// Writes one block of the rows `members` (indexes into the columns, in stored order),
+    /// whose cells start where `runs` say.
+    fn write(&mut self, members: &[u32], runs: &[CellRun]) -> Result<()> {
+        let (table_id, layout_version) = self.ids;
+        let (pk_index, block_meta_cf, blocks_cf) = self.cfs;
+        let cell = runs.first().map_or(0, |run| run.cell);
+        let block_id = *self.next_block_id;
+        *self.next_block_id += 1;
+        let block_columns = self
+            .columns
+            .iter()
+            .map(|column| take(column, members))
+            .collect::<Result<Vec<Column>>>()?;
+        let block_key_bytes = block_key(table_id, layout_version, cell, block_id);
+        let mut chunk_metas = Vec::with_capacity(block_columns.len());
+        for (index, column) in block_columns.iter().enumerate() {
+            let encoded = encode_block(column, self.compressor)?;
+            let crc = crc32c::crc32c(&encoded.bytes);
+            self.report.bytes_written += encoded.bytes.len() as u64;
+            chunk_metas.push(ChunkMeta {
+                bytes: encoded.bytes.len() as u64,
+                crc,
+                null_count: column.null_count() as u32,
+                zone: zone_of(column),
+                encoding: encoded.values.to_string(),
+            });
+            self.sink.batch.put_cf(
+                blocks_cf,
+                chunk_key(&block_key_bytes, index as u16),
+                &encoded.bytes,
+            );
+        }
+        // Several runs are not one sorted sequence: scans search each run instead.
+        let position = match self.sort_column.and_then(|index| block_columns.get(index)) {
+            Some(sorted) if runs.len() == 1 => PositionModel::fit(sorted)
+                .map(|model| model.encode())
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        let mut pk_min: Option<&[u8]> = None;
+        let mut pk_max: Option<&[u8]> = None;
+        for (position, &member) in members.iter().enumerate() {
+            let source = member as usize;
+            let key = (self.key_of)(source);
+            if pk_min.is_none_or(|min| key < min) {
+                pk_min = Some(key);
+            }
+            if pk_max.is_none_or(|max| key > max) {
+                pk_max = Some(key);
+            }
+            let index_key = pk_index_key(table_id, layout_version, key);
+            let location = encode_location(block_id, position as u32);
+            if (self.sink.deferred)(source) {
+                self.sink.switch.put_cf(pk_index, index_key, location);
+            } else {
+                self.sink.index.push(&index_key, location);
+            }
+        }
+        let meta = BlockMeta {
+            id: block_id,
+            layout_version,
+            cell,
+            rows: members.len() as u32,
+            runs: runs.to_vec(),
+            columns: chunk_metas,
+            pk_min: pk_min.unwrap_or_default().to_vec(),
+            pk_max: pk_max.unwrap_or_default().to_vec(),
+            deleted: RoaringBitmap::new(),
+            position,
+        };
+        self.sink
+            .batch
+            .put_cf(block_meta_cf, &block_key_bytes, meta.encode());
+        self.report.blocks_written += 1;
+        self.report.rows_written += members.len() as u64;
+        self.new_blocks.push(Arc::new(meta));
+        if let Some(limit) = self.sink.flush_every
+            && self.sink.batch.size_in_bytes() >= limit
+        {
+            self.db
+                .write(std::mem::take(self.sink.batch))
+                .map_err(storage(format!("writing blocks of table {:?}", self.table)))?;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -1017,6 +1081,7 @@ mod tests {
                 layout_version: 0,
                 cell: 0,
                 rows: 1,
+                runs: vec![CellRun { cell: 0, first: 0 }],
                 columns: Vec::new(),
                 pk_min: low.to_vec(),
                 pk_max: high.to_vec(),

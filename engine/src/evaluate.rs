@@ -42,6 +42,26 @@ impl Selection {
         }
     }
 
+    /// Every row of the ranges, which must be ascending and disjoint.
+    pub(crate) fn ranges(ranges: &[std::ops::Range<usize>]) -> Self {
+        let (Some(first), Some(last)) = (ranges.first(), ranges.last()) else {
+            return Self::Rows(Vec::new());
+        };
+        if let [only] = ranges {
+            return Self::range(only.start, only.end);
+        }
+        let mut mask = vec![false; last.end.saturating_sub(first.start)];
+        for range in ranges {
+            if let Some(slots) = mask.get_mut(range.start - first.start..range.end - first.start) {
+                slots.fill(true);
+            }
+        }
+        Self::Mask {
+            first: first.start,
+            mask,
+        }
+    }
+
     /// Drops `row` if selected.
     pub(crate) fn deselect(&mut self, row: usize) {
         match self {

@@ -617,10 +617,14 @@ impl Table {
         stats.blocks_total = version.blocks.len() as u64;
         let mut candidates: Vec<&Arc<BlockMeta>> = Vec::new();
         let mut narrowed: HashMap<u32, Predicate> = HashMap::new();
+        // Whether `cell` lies in one of the (ascending, disjoint) ranges the layout named.
+        let visited = |cell: u32| {
+            let index = cells.partition_point(|range| *range.end() < cell);
+            cells.get(index).is_some_and(|range| range.contains(&cell))
+        };
         for block in &version.blocks {
-            let in_cells = block.layout_version != version.layout_version
-                || cells.iter().any(|range| range.contains(&block.cell));
-            if !in_cells {
+            let current = block.layout_version == version.layout_version;
+            if current && !block.runs.iter().any(|run| visited(run.cell)) {
                 continue;
             }
             explain.blocks_in_cells += 1;
@@ -628,11 +632,18 @@ impl Table {
                 && high_key
                     .as_deref()
                     .is_none_or(|high| block.pk_min.as_slice() < high);
-            // The layout may know more about a cell's rows than the predicate says.
-            let pruning = if block.layout_version == version.layout_version {
-                narrowed
-                    .entry(block.cell)
-                    .or_insert_with(|| layout.narrowing(&request.predicate, block.cell))
+            // The layout may know more about a cell's rows than the predicate says; a block
+            // of several cells is pruned by the predicate alone.
+            let pruning = if current {
+                for run in block.runs.iter().filter(|run| visited(run.cell)) {
+                    narrowed
+                        .entry(run.cell)
+                        .or_insert_with(|| layout.narrowing(&request.predicate, run.cell));
+                }
+                match block.runs[..] {
+                    [only] => narrowed.get(&only.cell).unwrap_or(&request.predicate),
+                    _ => &request.predicate,
+                }
             } else {
                 &request.predicate
             };
@@ -659,6 +670,9 @@ impl Table {
         let mut matched = 0usize;
         let key_indices = self.state.meta.key_indices().to_vec();
         let sort_column = layout.sort_column();
+        let sort_index = sort_column
+            .as_deref()
+            .and_then(|name| column_index.get(name).copied());
         let filter_columns: Vec<(usize, &ColumnFilter)> = request
             .predicate
             .filters
@@ -672,32 +686,6 @@ impl Table {
             }
             stats.blocks_scanned += 1;
             let rows = block.rows as usize;
-            // The in-block position model narrows filters on the sort column to a row range;
-            // only rows inside it are read.
-            let mut first = 0usize;
-            let mut past = rows;
-            if !block.position.is_empty()
-                && let Some(sort_column) = &sort_column
-                && let Ok(model) = tessera_layout::PositionModel::decode(&block.position)
-                && model.rows() as usize == rows
-            {
-                let pruning = narrowed
-                    .get(&block.cell)
-                    .filter(|_| block.layout_version == version.layout_version)
-                    .unwrap_or(&request.predicate);
-                for filter in pruning.filters_on(sort_column) {
-                    let range = model.narrow(filter);
-                    first = first.max(range.start as usize);
-                    past = past.min(range.end as usize);
-                }
-                past = past.max(first);
-            }
-            let mut selection = Selection::range(first, past);
-            for row in block.deleted.range(first as u32..past as u32) {
-                selection.deselect(row as usize);
-            }
-            let mut left = selection.count();
-            stats.rows_scanned += left as u64;
             // Chunks this block already read: the projection reuses the filters' columns.
             let mut fetched: Vec<(usize, Arc<Column>)> = Vec::new();
             let mut read_column = |index: usize, stats: &mut ScanStats| -> Result<Arc<Column>> {
@@ -717,6 +705,62 @@ impl Table {
                 fetched.push((index, Arc::clone(&column)));
                 Ok(column)
             };
+            // The rows of the visited cells' runs, each narrowed by the filters on the sort
+            // column: by the block's position model when it holds one run, else by a binary
+            // search of the run (which reads the sort column, as its filter would). A block
+            // of an earlier layout, not yet rewritten, is sorted by that layout's column: it
+            // is read whole.
+            let current = block.layout_version == version.layout_version;
+            let sort_column = sort_column.as_ref().filter(|_| current);
+            let model = match (&block.runs[..], sort_column) {
+                ([_], Some(_)) if !block.position.is_empty() => {
+                    tessera_layout::PositionModel::decode(&block.position)
+                        .ok()
+                        .filter(|model| model.rows() as usize == rows)
+                }
+                _ => None,
+            };
+            let mut ranges: Vec<std::ops::Range<usize>> = Vec::with_capacity(block.runs.len());
+            for (cell, run) in block.cell_runs() {
+                let pruning = if current {
+                    match narrowed.get(&cell) {
+                        Some(pruning) => pruning,
+                        None => continue,
+                    }
+                } else {
+                    &request.predicate
+                };
+                let (mut first, mut past) = (run.start, run.end.min(rows));
+                if let Some(sort_column) = sort_column {
+                    for filter in pruning.filters_on(sort_column) {
+                        let range = match (&model, sort_index) {
+                            (Some(model), _) => model.narrow(filter),
+                            (None, Some(index)) => {
+                                let column = read_column(index, &mut stats)?;
+                                tessera_layout::narrow_sorted(
+                                    &column,
+                                    first as u32..past as u32,
+                                    filter,
+                                )
+                            }
+                            (None, None) => continue,
+                        };
+                        first = first.max(range.start as usize);
+                        past = past.min(range.end as usize);
+                    }
+                }
+                if first < past {
+                    ranges.push(first..past);
+                }
+            }
+            let mut selection = Selection::ranges(&ranges);
+            if let (Some(first), Some(last)) = (ranges.first(), ranges.last()) {
+                for row in block.deleted.range(first.start as u32..last.end as u32) {
+                    selection.deselect(row as usize);
+                }
+            }
+            let mut left = selection.count();
+            stats.rows_scanned += left as u64;
             // Filters the block's zone maps prove for all its rows are skipped; the rest run
             // from the one estimated to keep the fewest rows, so later ones see fewer.
             let mut filters: Vec<(f64, usize, &ColumnFilter)> = Vec::new();

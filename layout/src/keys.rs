@@ -50,6 +50,19 @@ pub(crate) fn column_keys(column: &Column) -> Vec<f64> {
     }
 }
 
+/// The key of one row's value, as [`column_keys`] computes it (meaningless for a null;
+/// `-inf` past the end).
+pub(crate) fn key_at(column: &Column, row: usize) -> f64 {
+    let key = match column.values() {
+        ColumnValues::Int(values) => values.get(row).map(|&value| value as f64),
+        ColumnValues::Float(values) => values.get(row).map(|&value| float_key(value)),
+        ColumnValues::Decimal(values) => values.get(row).map(|&value| value as f64),
+        ColumnValues::Bool(values) => values.get(row).map(|&value| f64::from(u8::from(value))),
+        ColumnValues::Bytes(values) => values.get(row).map(prefix_key),
+    };
+    key.unwrap_or(f64::NEG_INFINITY)
+}
+
 /// Whether row `row` of `column` holds a value (is not null).
 pub(crate) fn is_valid(column: &Column, row: usize) -> bool {
     column

@@ -5,9 +5,11 @@
 //! The estimate runs each query of the workload against the candidate on the sample: the
 //! layout assigns the sample's rows to cells, [`Layout::cells`] names the cells a query
 //! visits, and inside each visited cell the rows a scan reads are those within the query's
-//! range on the sort column (the engine narrows to them with its position models), rounded
-//! out to whole blocks. Rows, blocks and cells are scaled from the sample to the table and
-//! priced by a [`CostModel`] the engine fills from its own measurements.
+//! range on the sort column (the engine narrows to them with its position models or a
+//! binary search). Blocks are counted as the engine cuts them: small cells packed in cell
+//! order share a block, which a query pays for once. Rows, blocks and cells are scaled from
+//! the sample to the table and priced by a [`CostModel`] the engine fills from its own
+//! measurements.
 //!
 //! Candidates: insertion order; sorted by each of the most useful columns; Z-order and
 //! Hilbert over them; learned grids, one per choice of sort column, whose partitions per
@@ -45,7 +47,8 @@ pub struct CostModel {
     pub per_row_ns: f64,
     /// Nanoseconds to fetch and open one block (read, checksum, headers).
     pub per_block_ns: f64,
-    /// Nanoseconds to visit one cell (look up its block metadata).
+    /// Nanoseconds to visit one cell: find its run in a block, narrow it, look up its
+    /// metadata.
     pub per_cell_ns: f64,
     /// Rows per block the engine cuts.
     pub block_rows: u32,
@@ -100,7 +103,9 @@ impl Default for Constraints {
 /// A candidate's estimated cost, per query of the workload on average, scaled to the table.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct CostEstimate {
-    /// Estimated nanoseconds.
+    /// Estimated nanoseconds per query: the geometric mean over the workload, so halving a
+    /// small query's time counts as much as halving a large one's (an arithmetic mean would
+    /// let the few largest scans decide the layout alone).
     pub cost_ns: f64,
     /// Rows read after in-cell narrowing.
     pub rows_scanned: f64,
@@ -698,6 +703,7 @@ impl Context {
             }
         }
         let block_rows = f64::from(self.cost.block_rows.max(1));
+        let blocks_of = packed_blocks(&starts, self.scale, block_rows);
         let mut total = CostEstimate::default();
         let sort_span = |predicate: &Predicate| {
             sort.as_ref().and_then(|(name, column)| {
@@ -712,6 +718,9 @@ impl Context {
                 rows_matched: matched * self.scale,
                 ..CostEstimate::default()
             };
+            // Cells come in ascending order, so a block several small cells share is
+            // counted once: the last block counted is remembered.
+            let mut last_block: Option<usize> = None;
             for range in layout.cells(predicate) {
                 for cell in range {
                     let (Some(&start), Some(&end)) =
@@ -751,9 +760,17 @@ impl Context {
                     };
                     let cell_rows = cell_keys.len() as f64 * self.scale;
                     let rows = in_range as f64 * self.scale;
+                    let (first_block, last_of_cell) =
+                        blocks_of.get(cell as usize).copied().unwrap_or((0, 0));
                     let blocks = if in_range == 0 {
                         0.0
+                    } else if first_block == last_of_cell {
+                        // The cell lies in one block, maybe shared with its neighbours.
+                        let new = last_block != Some(first_block);
+                        last_block = Some(first_block);
+                        if new { 1.0 } else { 0.0 }
                     } else {
+                        last_block = Some(last_of_cell);
                         (rows / block_rows + 1.0).min((cell_rows / block_rows).ceil())
                     };
                     query.cells_visited += 1.0;
@@ -764,7 +781,8 @@ impl Context {
             query.cost_ns = query.cells_visited * self.cost.per_cell_ns
                 + query.blocks_visited * self.cost.per_block_ns
                 + query.rows_scanned * self.cost.per_row_ns;
-            total.cost_ns += query.cost_ns;
+            // Summed as logarithms: the estimate is the geometric mean (see `CostEstimate`).
+            total.cost_ns += query.cost_ns.max(1.0).ln();
             total.rows_scanned += query.rows_scanned;
             total.rows_matched += query.rows_matched;
             total.cells_visited += query.cells_visited;
@@ -772,7 +790,11 @@ impl Context {
         }
         let queries = self.workload.len().max(1) as f64;
         CostEstimate {
-            cost_ns: total.cost_ns / queries,
+            cost_ns: if self.workload.is_empty() {
+                0.0
+            } else {
+                (total.cost_ns / queries).exp()
+            },
             rows_scanned: total.rows_scanned / queries,
             rows_matched: total.rows_matched / queries,
             cells_visited: total.cells_visited / queries,
@@ -1447,6 +1469,39 @@ impl Context {
 }
 
 /// Where the nulls (keys of -inf) of a cell's sorted keys end.
+/// The first and last block each cell's rows land in when the engine packs cells in order
+/// into blocks of `block_rows` (a cell that does not fit in the block being filled starts a
+/// new one; a cell larger than a block gets blocks of its own). `starts` are the cells'
+/// first sample rows (one more entry than cells), `scale` table rows per sample row.
+fn packed_blocks(starts: &[usize], scale: f64, block_rows: f64) -> Vec<(usize, usize)> {
+    let mut blocks = Vec::with_capacity(starts.len().saturating_sub(1));
+    let (mut block, mut filled) = (0usize, 0.0f64);
+    for (start, past) in starts.iter().zip(starts.iter().skip(1)) {
+        let rows = past.saturating_sub(*start) as f64 * scale;
+        if rows == 0.0 {
+            blocks.push((block, block));
+            continue;
+        }
+        if filled > 0.0 && filled + rows > block_rows {
+            block += 1;
+            filled = 0.0;
+        }
+        if rows < block_rows {
+            blocks.push((block, block));
+            filled += rows;
+            continue;
+        }
+        let whole = (rows / block_rows).floor();
+        let first = block;
+        block += whole as usize;
+        filled = rows - whole * block_rows;
+        // With nothing left over, the next cell starts a fresh block.
+        let last = if filled > 0.0 { block } else { block - 1 };
+        blocks.push((first, last));
+    }
+    blocks
+}
+
 fn nulls_end(keys: &[f64]) -> usize {
     keys.partition_point(|&key| key == f64::NEG_INFINITY)
 }
@@ -1584,6 +1639,21 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn packed_blocks_share_blocks_among_small_cells_as_the_engine_cuts_them() {
+        // Cells of 30, 30, 50, 0, 250 and 20 sample rows, 10 table rows each, blocks of 1000.
+        let starts = [0, 30, 60, 110, 110, 360, 380];
+        assert_eq!(
+            packed_blocks(&starts, 10.0, 1_000.0),
+            vec![(0, 0), (0, 0), (1, 1), (1, 1), (2, 4), (4, 4)]
+        );
+        // A cell of exactly two blocks leaves the next one a fresh block.
+        assert_eq!(
+            packed_blocks(&[0, 200, 201], 10.0, 1_000.0),
+            vec![(0, 1), (2, 2)]
+        );
     }
 
     #[test]

@@ -16,6 +16,10 @@
 //! taken over the block's keys. The model steps after long runs of one key
 //! ([`CdfModel`]'s run-aware fit), which keeps `under` small on duplicate-heavy blocks.
 //!
+//! A block that holds several cells (small cells packed together) has no single sorted
+//! run, so it carries no model; each cell's run is narrowed by [`narrow_sorted`] instead: a
+//! binary search on the decoded sort column, exact to the key map.
+//!
 //! Format, little-endian: `TSPM`, version `u16`, value kind, rows `u32`, nulls `u32`,
 //! `under` and `over` as `f64`, then the CDF model.
 
@@ -24,7 +28,7 @@ use std::ops::Range as RowRange;
 use tessera_codecs::{Column, PhysicalKind};
 
 use crate::cdf::CdfModel;
-use crate::keys::{Span, column_keys, is_valid};
+use crate::keys::{Span, column_keys, is_valid, key_at};
 use crate::layout::LayoutError;
 use crate::predicate::ColumnFilter;
 use crate::wire::{Reader, Writer};
@@ -198,6 +202,50 @@ impl PositionModel {
     }
 }
 
+/// The rows of `rows` that may match `filter` (a filter on `column`), found by binary
+/// search. The rows of `column` in `rows` must be ordered as a cell stores them: nulls
+/// first, then ascending. The answer is one range holding every match; it is exact up to
+/// the key map (values sharing a key, such as strings sharing an 8-byte prefix, stay in).
+/// A filter whose values are of another kind keeps every row.
+pub fn narrow_sorted(column: &Column, rows: RowRange<u32>, filter: &ColumnFilter) -> RowRange<u32> {
+    let span = Span::of_filter(filter, column.logical().physical());
+    let start = rows.start as usize;
+    let end = (rows.end as usize).min(column.len()).max(start);
+    let nulls_end = first_where(start..end, |row| is_valid(column, row));
+    let (mut first, mut past) = (usize::MAX, 0usize);
+    if span.null && nulls_end > start {
+        (first, past) = (start, nulls_end);
+    }
+    for &(low, high) in &span.intervals {
+        let low_row = first_where(nulls_end..end, |row| key_at(column, row) >= low);
+        let high_row = first_where(low_row..end, |row| key_at(column, row) > high);
+        if low_row < high_row {
+            first = first.min(low_row);
+            past = past.max(high_row);
+        }
+    }
+    if first >= past {
+        rows.start..rows.start
+    } else {
+        first as u32..past as u32
+    }
+}
+
+/// The first row of `rows` for which `reached` holds, `rows.end` if none; `reached` must
+/// hold for every row after one it holds for.
+fn first_where(rows: std::ops::Range<usize>, reached: impl Fn(usize) -> bool) -> usize {
+    let (mut low, mut high) = (rows.start, rows.end.max(rows.start));
+    while low < high {
+        let middle = low + (high - low) / 2;
+        if reached(middle) {
+            high = middle;
+        } else {
+            low = middle + 1;
+        }
+    }
+    low
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -253,6 +301,72 @@ mod tests {
             terms: vec![Term::IsNull],
         });
         assert_eq!(nulls, 0..100);
+    }
+
+    #[test]
+    fn sorted_runs_narrow_exactly() {
+        // Three cells' runs packed in one block, each nulls first, then ascending.
+        let runs: [(usize, usize, i64); 3] = [(5, 400, 7), (0, 1, 3), (40, 2_000, 1)];
+        let (mut values, mut validity, mut bounds) = (Vec::new(), Vec::new(), Vec::new());
+        for (nulls, present, step) in runs {
+            let first = values.len() as u32;
+            values.extend(std::iter::repeat_n(0, nulls));
+            validity.extend(std::iter::repeat_n(false, nulls));
+            values.extend((0..present as i64).map(|i| 100 + i / 3 * step));
+            validity.extend(std::iter::repeat_n(true, present));
+            bounds.push(first..values.len() as u32);
+        }
+        let column = Column::new(
+            LogicalType::Int64,
+            ColumnValues::Int(values.clone()),
+            Some(validity.clone()),
+        )
+        .unwrap();
+        let mut state = 7u64;
+        let mut next = |limit: u64| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            (state >> 33) % limit
+        };
+        for _ in 0..500 {
+            let low = 90 + next(2_000) as i64;
+            let high = low + next(300) as i64 - 20;
+            let with_nulls = next(4) == 0;
+            let mut terms = vec![Term::Range(Range::closed(
+                Scalar::Int(low),
+                Scalar::Int(high),
+            ))];
+            if with_nulls {
+                terms.push(Term::IsNull);
+            }
+            let filter = ColumnFilter {
+                column: "k".into(),
+                terms,
+            };
+            for run in &bounds {
+                let matching: Vec<u32> = run
+                    .clone()
+                    .filter(|&row| {
+                        let row = row as usize;
+                        if validity[row] {
+                            (low..=high).contains(&values[row])
+                        } else {
+                            with_nulls
+                        }
+                    })
+                    .collect();
+                let narrowed = narrow_sorted(&column, run.clone(), &filter);
+                let expected = match (matching.first(), matching.last()) {
+                    (Some(&first), Some(&last)) => first..last + 1,
+                    _ => run.start..run.start,
+                };
+                assert_eq!(
+                    narrowed, expected,
+                    "[{low}, {high}] nulls {with_nulls} in {run:?}"
+                );
+            }
+        }
     }
 
     #[test]
