@@ -13,20 +13,25 @@ use tessera_layout::{ColumnFilter, Scalar, Term};
 
 use crate::error::Result;
 
-/// The rows of a block a scan still considers. It starts as a mask over the rows a position
-/// model left, which filters sweep without a branch per row; once a filter leaves few rows it
+/// The rows of a block a scan still considers. It starts as masks over the row ranges the
+/// cells' runs and position models left, which filters sweep without a branch per row (only
+/// inside the ranges, not over the gaps between them); once a filter leaves few rows it
 /// becomes the list of those rows, and later filters look at them alone.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Selection {
-    /// `mask[i]` stands for row `first + i`.
-    Mask {
-        /// The row `mask[0]` stands for.
-        first: usize,
-        /// Whether each row is still selected.
-        mask: Vec<bool>,
-    },
+    /// Ascending, disjoint masks.
+    Masks(Vec<MaskRun>),
     /// The selected rows, ascending.
     Rows(Vec<u32>),
+}
+
+/// `mask[i]` stands for row `first + i`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct MaskRun {
+    /// The row `mask[0]` stands for.
+    pub(crate) first: usize,
+    /// Whether each row is still selected.
+    pub(crate) mask: Vec<bool>,
 }
 
 /// A mask with fewer than one set row in this many becomes a row list: a gather per row
@@ -34,39 +39,28 @@ pub(crate) enum Selection {
 const SPARSE: usize = 16;
 
 impl Selection {
-    /// Every row of `first..past`.
-    pub(crate) fn range(first: usize, past: usize) -> Self {
-        Self::Mask {
-            first,
-            mask: vec![true; past.saturating_sub(first)],
-        }
-    }
-
     /// Every row of the ranges, which must be ascending and disjoint.
     pub(crate) fn ranges(ranges: &[std::ops::Range<usize>]) -> Self {
-        let (Some(first), Some(last)) = (ranges.first(), ranges.last()) else {
-            return Self::Rows(Vec::new());
-        };
-        if let [only] = ranges {
-            return Self::range(only.start, only.end);
-        }
-        let mut mask = vec![false; last.end.saturating_sub(first.start)];
-        for range in ranges {
-            if let Some(slots) = mask.get_mut(range.start - first.start..range.end - first.start) {
-                slots.fill(true);
-            }
-        }
-        Self::Mask {
-            first: first.start,
-            mask,
-        }
+        Self::Masks(
+            ranges
+                .iter()
+                .filter(|range| !range.is_empty())
+                .map(|range| MaskRun {
+                    first: range.start,
+                    mask: vec![true; range.len()],
+                })
+                .collect(),
+        )
     }
 
     /// Drops `row` if selected.
     pub(crate) fn deselect(&mut self, row: usize) {
         match self {
-            Self::Mask { first, mask } => {
-                if let Some(slot) = row.checked_sub(*first).and_then(|i| mask.get_mut(i)) {
+            Self::Masks(runs) => {
+                let index = runs.partition_point(|run| run.first + run.mask.len() <= row);
+                if let Some(run) = runs.get_mut(index)
+                    && let Some(slot) = row.checked_sub(run.first).and_then(|i| run.mask.get_mut(i))
+                {
                     *slot = false;
                 }
             }
@@ -81,18 +75,23 @@ impl Selection {
     /// Rows selected.
     pub(crate) fn count(&self) -> usize {
         match self {
-            Self::Mask { mask, .. } => count_set(mask),
+            Self::Masks(runs) => runs.iter().map(|run| count_set(&run.mask)).sum(),
             Self::Rows(rows) => rows.len(),
         }
     }
 
-    /// Turns a sparse mask into a row list; returns the rows selected.
+    /// Turns sparse masks into a row list; returns the rows selected.
     pub(crate) fn settle(&mut self) -> usize {
         let count = self.count();
-        if let Self::Mask { first, mask } = self
-            && count * SPARSE < mask.len()
-        {
-            *self = Self::Rows(selected_rows(mask, *first));
+        if let Self::Masks(runs) = self {
+            let swept: usize = runs.iter().map(|run| run.mask.len()).sum();
+            if count * SPARSE < swept {
+                let mut rows = Vec::with_capacity(count);
+                for run in runs.iter() {
+                    rows.extend(selected_rows(&run.mask, run.first));
+                }
+                *self = Self::Rows(rows);
+            }
         }
         count
     }
@@ -100,10 +99,12 @@ impl Selection {
     /// Keeps the selected rows `keep` accepts; stops at its first error.
     pub(crate) fn try_retain(&mut self, mut keep: impl FnMut(usize) -> Result<bool>) -> Result<()> {
         match self {
-            Self::Mask { first, mask } => {
-                for (offset, slot) in mask.iter_mut().enumerate() {
-                    if *slot {
-                        *slot = keep(*first + offset)?;
+            Self::Masks(runs) => {
+                for run in runs.iter_mut() {
+                    for (offset, slot) in run.mask.iter_mut().enumerate() {
+                        if *slot {
+                            *slot = keep(run.first + offset)?;
+                        }
                     }
                 }
             }
@@ -129,7 +130,13 @@ impl Selection {
     /// The selected rows, ascending.
     pub(crate) fn into_rows(self) -> Vec<u32> {
         match self {
-            Self::Mask { first, mask } => selected_rows(&mask, first),
+            Self::Masks(runs) => match &runs[..] {
+                [only] => selected_rows(&only.mask, only.first),
+                _ => runs
+                    .iter()
+                    .flat_map(|run| selected_rows(&run.mask, run.first))
+                    .collect(),
+            },
             Self::Rows(rows) => rows,
         }
     }
@@ -332,23 +339,25 @@ fn select_by<T: Copy>(
     matches: impl Fn(T) -> bool,
 ) {
     match selection {
-        Selection::Mask { first, mask } => {
-            let present = values.get(*first..).unwrap_or_default();
-            match validity.map(|valid| valid.get(*first..).unwrap_or_default()) {
-                Some(valid) if valid.len() >= mask.len() => {
-                    for ((slot, &value), &present) in mask.iter_mut().zip(present).zip(valid) {
-                        *slot &= if present { matches(value) } else { keep_nulls };
+        Selection::Masks(runs) => {
+            for MaskRun { first, mask } in runs.iter_mut() {
+                let present = values.get(*first..).unwrap_or_default();
+                match validity.map(|valid| valid.get(*first..).unwrap_or_default()) {
+                    Some(valid) if valid.len() >= mask.len() => {
+                        for ((slot, &value), &present) in mask.iter_mut().zip(present).zip(valid) {
+                            *slot &= if present { matches(value) } else { keep_nulls };
+                        }
+                    }
+                    _ => {
+                        for (slot, &value) in mask.iter_mut().zip(present) {
+                            *slot &= matches(value);
+                        }
                     }
                 }
-                _ => {
-                    for (slot, &value) in mask.iter_mut().zip(present) {
-                        *slot &= matches(value);
-                    }
+                // Rows past the values (a malformed chunk) match nothing.
+                for slot in mask.iter_mut().skip(present.len()) {
+                    *slot = false;
                 }
-            }
-            // Rows past the values (a malformed chunk) match nothing.
-            for slot in mask.iter_mut().skip(present.len()) {
-                *slot = false;
             }
         }
         Selection::Rows(rows) => {
@@ -634,16 +643,16 @@ mod tests {
                         })
                         .map(|row| row as u32)
                         .collect();
-                    let mut mask = Selection::Mask {
+                    let mut mask = Selection::Masks(vec![MaskRun {
                         first,
                         mask: before.clone(),
-                    };
+                    }]);
                     apply_filter(column, filter, &mut mask);
                     assert_eq!(mask.into_rows(), expected, "{filter:?} mask from {first}");
-                    let mut rows = Selection::Mask {
+                    let mut rows = Selection::Masks(vec![MaskRun {
                         first,
                         mask: before.clone(),
-                    };
+                    }]);
                     rows = Selection::Rows(rows.into_rows());
                     apply_filter(column, filter, &mut rows);
                     assert_eq!(rows.into_rows(), expected, "{filter:?} rows from {first}");
@@ -679,14 +688,14 @@ mod tests {
     /// A selection keeps the same rows whether a mask or a list holds them.
     #[test]
     fn selections_deselect_and_turn_sparse() {
-        let mut selection = Selection::range(10, 10 + 64);
+        let mut selection = Selection::ranges(std::slice::from_ref(&(10..10 + 64)));
         for row in [9, 10, 40, 73, 74] {
             selection.deselect(row);
         }
         assert_eq!(selection.count(), 61);
         assert_eq!(selection.settle(), 61);
         assert!(
-            matches!(selection, Selection::Mask { .. }),
+            matches!(selection, Selection::Masks(_)),
             "dense stays a mask"
         );
         selection.retain(|row| row % 32 == 0 || row == 41);
@@ -696,7 +705,33 @@ mod tests {
         selection.deselect(41);
         selection.deselect(63);
         assert_eq!(selection.clone().into_rows(), vec![64]);
-        assert!(Selection::range(5, 3).into_rows().is_empty());
+        assert!(
+            Selection::ranges(std::slice::from_ref(&(5..5)))
+                .into_rows()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn ranges_select_their_rows_as_masks_swept_only_inside_them() {
+        let mut ranges = Selection::ranges(&[2..10, 12..20, 30..30, 60_000..60_004]);
+        assert_eq!(ranges.count(), 20);
+        ranges.deselect(12);
+        ranges.deselect(11);
+        ranges.deselect(60_003);
+        let expected: Vec<u32> = (2..10).chain(13..20).chain(60_000..60_003).collect();
+        assert_eq!(ranges.clone().into_rows(), expected);
+        // Sparse relative to the rows swept, not to the span between the ranges.
+        assert_eq!(ranges.settle(), 18);
+        assert!(matches!(ranges, Selection::Masks(ref runs) if runs.len() == 3));
+        ranges.retain(|row| row == 5 || row == 60_001);
+        assert_eq!(ranges.settle(), 2, "2 rows of 20 swept stay masks");
+        assert!(matches!(ranges, Selection::Masks(_)));
+        let mut wide = Selection::ranges(&[0..100, 60_000..60_100]);
+        wide.retain(|row| row == 5 || row == 60_001);
+        assert_eq!(wide.settle(), 2);
+        assert_eq!(wide, Selection::Rows(vec![5, 60_001]));
+        assert_eq!(Selection::ranges(&[]).count(), 0);
     }
 
     #[test]

@@ -12,8 +12,9 @@
 //! measurements.
 //!
 //! Candidates: insertion order; sorted by each of the most useful columns; Z-order and
-//! Hilbert over them; learned grids, one per choice of sort column, whose partitions per
-//! column are found by a greedy search over powers of two (value sets for columns with few
+//! Hilbert over them; learned grids, one per choice of sort column (which the grid may also
+//! cut into coarse ranges), whose partitions per column are found by a greedy search over
+//! powers of two (value sets for columns with few
 //! distinct values), each also tried with functional mappings of correlated integer columns
 //! onto the sort column; the best grid with correlated column pairs partitioned
 //! conditionally; and grid trees that split the best grid's space where the workload
@@ -60,7 +61,7 @@ impl Default for CostModel {
         Self {
             per_row_ns: 2.0,
             per_block_ns: 20_000.0,
-            per_cell_ns: 5_000.0,
+            per_cell_ns: 1_000.0,
             block_rows: 65_536,
         }
     }
@@ -90,8 +91,8 @@ impl Default for Constraints {
     fn default() -> Self {
         Self {
             table_rows: 0,
-            cells_max: 4_096,
-            cell_rows_min: 65_536,
+            cells_max: 16_384,
+            cell_rows_min: 2_048,
             default_sort: Vec::new(),
             sample_rows_max: 65_536,
             workload_max: 512,
@@ -1119,11 +1120,9 @@ impl Context {
             let sort_name = sort.map(|usage| usage.name.as_str());
             // Start from partitions in proportion to each column's pruning power, spending
             // about the square root of the cell budget, so the search can move both ways.
-            let dimensions: Vec<&ColumnUse> = uses
-                .iter()
-                .filter(|usage| Some(usage.name.as_str()) != sort_name)
-                .take(MAX_GRID_DIMENSIONS)
-                .collect();
+            // The sort column may be cut too: coarse ranges on it spare a query filtering it
+            // the cells outside its range, while the sort narrows inside each visited cell.
+            let dimensions: Vec<&ColumnUse> = uses.iter().take(MAX_GRID_DIMENSIONS).collect();
             let total_power: f64 = dimensions.iter().map(|usage| usage.power()).sum();
             let budget_bits = f64::from(self.cells_cap.max(1)).log2() / 2.0;
             let choices: Vec<Choice> = dimensions

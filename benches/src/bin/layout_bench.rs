@@ -120,7 +120,8 @@ struct Args {
     #[arg(long)]
     json: Option<PathBuf>,
     /// Also write every timed query as a tab-separated line to this file: dataset, layout,
-    /// target selectivity, columns, rows matched, rows scanned, blocks, latency.
+    /// target selectivity, columns, rows matched, rows scanned, blocks, latency, and the
+    /// scan's microseconds planning, in blocks and merging delta.
     #[arg(long)]
     per_query: Option<PathBuf>,
 }
@@ -170,13 +171,13 @@ fn main() -> BenchResult<()> {
     }
     if let Some(path) = &args.per_query {
         let mut lines = String::from(
-            "dataset\tlayout\ttarget\tcolumns\tmatched\tscanned\tblocks\tlatency_ms\n",
+            "dataset\tlayout\ttarget\tcolumns\tmatched\tscanned\tblocks\tlatency_ms\tplan_us\tblocks_us\tdelta_us\n",
         );
         for report in &reports {
             for layout in &report.layouts {
                 for (measured, columns) in layout.measured.iter().zip(&report.columns) {
                     lines.push_str(&format!(
-                        "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{:.3}\n",
+                        "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{:.3}\t{}\t{}\t{}\n",
                         report.dataset,
                         layout.name,
                         measured.target,
@@ -185,6 +186,9 @@ fn main() -> BenchResult<()> {
                         measured.scanned,
                         measured.blocks,
                         measured.latency.as_secs_f64() * 1e3,
+                        measured.phases[0],
+                        measured.phases[1],
+                        measured.phases[2],
                     ));
                 }
             }
@@ -640,6 +644,8 @@ struct Measured {
     matched: u64,
     scanned: u64,
     blocks: u64,
+    /// Microseconds choosing blocks, reading and filtering them, merging delta.
+    phases: [u64; 3],
 }
 
 impl Measured {
@@ -670,6 +676,11 @@ fn serve(table: &Table, query: &Query) -> BenchResult<(Measured, String)> {
             matched: result.stats.rows_matched,
             scanned: result.stats.rows_scanned,
             blocks: result.stats.blocks_scanned,
+            phases: [
+                result.explain.plan_micros,
+                result.explain.blocks_micros,
+                result.explain.delta_micros,
+            ],
         },
         result.explain.layout,
     ))
