@@ -21,8 +21,10 @@
 //! Per dataset, one table is loaded and compacted, then serves `--train` queries in arrival
 //! order (the workload log fills); `Table::optimize` learns a layout from the log and
 //! rewrites the table (the learned layout); then the baselines are pinned in turn with
-//! `Table::pin_layout`: insertion order, sorted by the most frequent column, and Z-order and
-//! Hilbert over the four most frequent columns. Each layout serves the same `--queries`
+//! `Table::pin_layout`: sorted by the most frequent column, and Z-order and Hilbert over the
+//! four most frequent columns. Insertion order is measured first, on a second copy of the
+//! table as loaded (a table re-laid out into insertion order would keep the order of the
+//! layout before), which is then dropped. Each layout serves the same `--queries`
 //! queries (drawn apart from the training ones) once to warm the chunk cache, then once
 //! timed. Reported per layout: latency p50/p95, scan overhead (rows scanned / rows matched),
 //! blocks scanned against the fewest that could hold the matches, build time, model size.
@@ -121,7 +123,7 @@ struct Args {
     json: Option<PathBuf>,
     /// Also write every timed query as a tab-separated line to this file: dataset, layout,
     /// target selectivity, columns, rows matched, rows scanned, blocks, latency, and the
-    /// scan's microseconds planning, in blocks and merging delta.
+    /// scan's microseconds planning, in blocks and merging delta, and the cells it visited.
     #[arg(long)]
     per_query: Option<PathBuf>,
 }
@@ -171,13 +173,13 @@ fn main() -> BenchResult<()> {
     }
     if let Some(path) = &args.per_query {
         let mut lines = String::from(
-            "dataset\tlayout\ttarget\tcolumns\tmatched\tscanned\tblocks\tlatency_ms\tplan_us\tblocks_us\tdelta_us\n",
+            "dataset\tlayout\ttarget\tcolumns\tmatched\tscanned\tblocks\tlatency_ms\tplan_us\tblocks_us\tdelta_us\tcells\n",
         );
         for report in &reports {
             for layout in &report.layouts {
                 for (measured, columns) in layout.measured.iter().zip(&report.columns) {
                     lines.push_str(&format!(
-                        "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{:.3}\t{}\t{}\t{}\n",
+                        "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{:.3}\t{}\t{}\t{}\t{}\n",
                         report.dataset,
                         layout.name,
                         measured.target,
@@ -189,6 +191,7 @@ fn main() -> BenchResult<()> {
                         measured.phases[0],
                         measured.phases[1],
                         measured.phases[2],
+                        measured.cells,
                     ));
                 }
             }
@@ -407,10 +410,10 @@ impl Dataset {
         })
     }
 
-    /// Loads the rows into a new table of `db` and folds them into blocks.
-    fn load(&self, db: &Db) -> BenchResult<(Table, Duration)> {
+    /// Loads the rows into a new table `name` of `db` and folds them into blocks.
+    fn load(&self, db: &Db, name: &str) -> BenchResult<(Table, Duration)> {
         let table = db.create_table(
-            &self.name,
+            name,
             Arc::clone(&self.schema),
             TableOptions {
                 primary_key: self.key.clone(),
@@ -646,6 +649,8 @@ struct Measured {
     blocks: u64,
     /// Microseconds choosing blocks, reading and filtering them, merging delta.
     phases: [u64; 3],
+    /// Cells the layout named.
+    cells: u64,
 }
 
 impl Measured {
@@ -681,6 +686,7 @@ fn serve(table: &Table, query: &Query) -> BenchResult<(Measured, String)> {
                 result.explain.blocks_micros,
                 result.explain.delta_micros,
             ],
+            cells: result.explain.cells_visited,
         },
         result.explain.layout,
     ))
@@ -917,8 +923,9 @@ fn options(args: &Args, tune_every: u64) -> Options {
     }
 }
 
-/// Loads the dataset, builds the learned layout from served queries, then pins each
-/// baseline, measuring every layout on the same queries.
+/// Loads the dataset twice, measures insertion order on one copy, builds the learned layout
+/// from served queries on the other, then pins each other baseline, measuring every layout
+/// on the same queries.
 fn layouts(
     args: &Args,
     dataset: &Dataset,
@@ -926,8 +933,12 @@ fn layouts(
     directory: &Path,
 ) -> BenchResult<DatasetReport> {
     let db = Db::open(directory, options(args, 0))?;
-    let (table, load) = dataset.load(&db)?;
+    let (table, load) = dataset.load(&db, &dataset.name)?;
     eprintln!("   loaded in {:.1} s", load.as_secs_f64());
+    // Insertion order is measured on a second copy that never changes layout: a table
+    // re-laid out into insertion order keeps the order its previous layout left.
+    let arrival_name = format!("{}_arrival", dataset.name);
+    let (arrival, _) = dataset.load(&db, &arrival_name)?;
     let columns = &dataset.filter_columns;
     let training = QueryGenerator::new(sample, columns, false, args.seed ^ 1).take(args.train);
     let queries = QueryGenerator::new(sample, columns, false, args.seed ^ 2).take(args.queries);
@@ -944,8 +955,8 @@ fn layouts(
 
     let frequent: Vec<String> = columns.iter().take(4).cloned().collect();
     let choices: Vec<(&str, Option<LayoutChoice>)> = vec![
-        ("learned", None),
         ("insertion_order", Some(LayoutChoice::InsertionOrder)),
+        ("learned", None),
         (
             "sorted",
             Some(LayoutChoice::Sorted(vec![columns[0].clone()])),
@@ -958,6 +969,11 @@ fn layouts(
     for (name, choice) in choices {
         eprintln!("   layout {name}: building");
         let started = Instant::now();
+        let table = if choice == Some(LayoutChoice::InsertionOrder) {
+            &arrival
+        } else {
+            &table
+        };
         match &choice {
             None => {
                 let report = table.optimize()?;
@@ -986,9 +1002,12 @@ fn layouts(
             stats.layout,
             build.as_secs_f64()
         );
-        let measured = measure(&table, &queries, expected.as_deref())?;
+        let measured = measure(table, &queries, expected.as_deref())?;
         if expected.is_none() {
             expected = Some(measured.iter().map(|m| m.matched).collect());
+        }
+        if std::ptr::eq(table, &arrival) {
+            db.drop_table(&arrival_name)?;
         }
         reports.push(LayoutReport {
             name: name.to_owned(),
@@ -1060,7 +1079,7 @@ fn shift(
 ) -> BenchResult<ShiftReport> {
     eprintln!("== shift on {}", dataset.name);
     let db = Arc::new(Db::open(directory, options(args, args.tune_every))?);
-    let (table, _) = dataset.load(&db)?;
+    let (table, _) = dataset.load(&db, &dataset.name)?;
     let columns = &dataset.filter_columns;
     let mut mix_a = QueryGenerator::new(sample, columns, false, args.seed ^ 3);
     let mut mix_b = QueryGenerator::new(sample, columns, true, args.seed ^ 4);
