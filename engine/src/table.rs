@@ -707,9 +707,10 @@ impl Table {
             };
             // The rows of the visited cells' runs, each narrowed by the filters on the sort
             // column: by the block's position model when it holds one run, else by a binary
-            // search of the run (which reads the sort column, as its filter would). A block
-            // of an earlier layout, not yet rewritten, is sorted by that layout's column: it
-            // is read whole.
+            // search of the run (which reads the sort column, as its filter would; the
+            // layout contract has every cell sorted by it). A block of one run without a
+            // usable model (its fit found the rows unsorted) is not narrowed, nor is a block
+            // of an earlier layout, not yet rewritten, which that layout's column sorts.
             let current = block.layout_version == version.layout_version;
             let sort_column = sort_column.as_ref().filter(|_| current);
             let model = match (&block.runs[..], sort_column) {
@@ -735,7 +736,7 @@ impl Table {
                     for filter in pruning.filters_on(sort_column) {
                         let range = match (&model, sort_index) {
                             (Some(model), _) => model.narrow(filter),
-                            (None, Some(index)) => {
+                            (None, Some(index)) if block.runs.len() > 1 => {
                                 let column = read_column(index, &mut stats)?;
                                 tessera_layout::narrow_sorted(
                                     &column,
@@ -743,7 +744,7 @@ impl Table {
                                     filter,
                                 )
                             }
-                            (None, None) => continue,
+                            (None, _) => continue,
                         };
                         first = first.max(range.start as usize);
                         past = past.min(range.end as usize);
