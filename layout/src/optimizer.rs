@@ -13,7 +13,8 @@
 //!
 //! Candidates: insertion order; sorted by each of the most useful columns; Z-order and
 //! Hilbert over them; learned grids, one per choice of sort column (which the grid may also
-//! cut into coarse ranges), whose partitions per column are found by a greedy search over
+//! cut into coarse ranges; a grid sorted by a less useful column must be estimated 10%
+//! cheaper to win, so near ties do not flip with timing noise), whose partitions per column are found by a greedy search over
 //! powers of two (value sets for columns with few
 //! distinct values), each also tried with functional mappings of correlated integer columns
 //! onto the sort column; the best grid with correlated column pairs partitioned
@@ -291,6 +292,9 @@ impl ColumnUse {
     }
 }
 
+/// How much cheaper a grid sorted by a less useful column must be estimated to replace one
+/// sorted by a more useful column.
+const SORT_SWITCH_MARGIN: f64 = 0.1;
 /// Distinct values up to which a column is partitioned by value sets.
 const CATEGORICAL_DISTINCT_MAX: usize = 64;
 /// Columns the search considers, the most useful first.
@@ -1161,9 +1165,17 @@ impl Context {
                 self.phase_limit.set(self.evaluations.get() + per_search);
                 if let Some((grid, estimate, choices)) =
                     self.search_grid(sort_name, choices.clone(), &mappings)
-                    && best_grid
-                        .as_ref()
-                        .is_none_or(|plan| estimate.cost_ns < plan.estimate.cost_ns)
+                    && best_grid.as_ref().is_none_or(|plan| {
+                        // Sort columns come most useful first; another one must be clearly
+                        // cheaper, not just within the noise of the sample and the fitted
+                        // costs, or the choice would flip from one run to the next.
+                        let margin = if plan.sort.as_deref() == sort_name {
+                            1.0
+                        } else {
+                            1.0 - SORT_SWITCH_MARGIN
+                        };
+                        estimate.cost_ns < plan.estimate.cost_ns * margin
+                    })
                 {
                     best_grid = Some(GridPlan {
                         grid,
