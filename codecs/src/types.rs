@@ -494,7 +494,7 @@ impl Column {
                     .as_ref()
                     .map(|valid| valid.get(range.clone()).unwrap_or_default().to_vec()),
             ),
-            Picked::Rows(rows) => (
+            Picked::Runs { rows, .. } | Picked::Rows(rows) => (
                 self.values.gather(rows)?,
                 self.validity
                     .as_ref()
@@ -521,14 +521,25 @@ impl Column {
 }
 
 /// Rows picked out of a column, checked against its length: one ascending run without
-/// gaps, which is copied as a slice, or any other rows, which are gathered.
+/// gaps, which is copied as a slice; ascending rows in few such runs, copied run by run;
+/// or any other rows, which are gathered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Picked<'a> {
     /// Every row of `start..end`, in order.
     Run(std::ops::Range<usize>),
+    /// Ascending rows, `rows`, that fall into the few `runs` without gaps.
+    Runs {
+        /// The rows, ascending.
+        rows: &'a [u32],
+        /// The same rows as ascending, disjoint, non-adjacent ranges.
+        runs: Vec<std::ops::Range<usize>>,
+    },
     /// Rows in any order, repeats allowed, each below the length checked.
     Rows(&'a [u32]),
 }
+
+/// Rows per run, on average, above which ascending rows are copied run by run.
+const ROWS_PER_RUN: usize = 8;
 
 impl<'a> Picked<'a> {
     /// Checks `rows` against a column of `len` values. A row past the end is an error.
@@ -542,18 +553,40 @@ impl<'a> Picked<'a> {
             return Ok(Self::Run(0..0));
         };
         // Ascending and as many rows as the span holds: no gaps.
-        let run = last.checked_sub(first).map(|span| span as usize + 1) == Some(rows.len())
-            && rows.windows(2).all(|pair| pair[0] < pair[1]);
-        Ok(if run {
-            Self::Run(first as usize..last as usize + 1)
-        } else {
-            Self::Rows(rows)
-        })
+        let ascending = rows.windows(2).all(|pair| pair[0] < pair[1]);
+        if ascending && last.checked_sub(first).map(|span| span as usize + 1) == Some(rows.len()) {
+            return Ok(Self::Run(first as usize..last as usize + 1));
+        }
+        if ascending {
+            let breaks = rows
+                .windows(2)
+                .filter(|pair| pair[1] != pair[0] + 1)
+                .count();
+            if (breaks + 1) * ROWS_PER_RUN <= rows.len() {
+                let mut runs = Vec::with_capacity(breaks + 1);
+                let mut start = first as usize;
+                for pair in rows.windows(2) {
+                    if pair[1] != pair[0] + 1 {
+                        runs.push(start..pair[0] as usize + 1);
+                        start = pair[1] as usize;
+                    }
+                }
+                runs.push(start..last as usize + 1);
+                return Ok(Self::Runs { rows, runs });
+            }
+        }
+        Ok(Self::Rows(rows))
     }
 
     /// `cast` of the picked values of `values` (the column's values, or any slice as long),
     /// in order; a row outside `values` gives `cast` of the default value.
     pub fn map<T: Copy + Default, N>(&self, values: &[T], cast: impl Fn(T) -> N) -> Vec<N> {
+        let gather = |rows: &[u32], out: &mut Vec<N>| {
+            out.extend(
+                rows.iter()
+                    .map(|&row| cast(values.get(row as usize).copied().unwrap_or_default())),
+            );
+        };
         match self {
             Self::Run(range) => values
                 .get(range.clone())
@@ -561,10 +594,26 @@ impl<'a> Picked<'a> {
                 .iter()
                 .map(|&value| cast(value))
                 .collect(),
-            Self::Rows(rows) => rows
-                .iter()
-                .map(|&row| cast(values.get(row as usize).copied().unwrap_or_default()))
-                .collect(),
+            Self::Runs { rows, runs } => {
+                let mut out = Vec::with_capacity(rows.len());
+                let mut done = 0usize;
+                for run in runs {
+                    match values.get(run.clone()) {
+                        Some(slice) => out.extend(slice.iter().map(|&value| cast(value))),
+                        None => gather(
+                            rows.get(done..done + run.len()).unwrap_or_default(),
+                            &mut out,
+                        ),
+                    }
+                    done += run.len();
+                }
+                out
+            }
+            Self::Rows(rows) => {
+                let mut out = Vec::with_capacity(rows.len());
+                gather(rows, &mut out);
+                out
+            }
         }
     }
 }

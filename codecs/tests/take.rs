@@ -127,3 +127,33 @@ fn picked_rows_are_a_run_only_when_ascending_without_gaps() {
         [11, 12]
     );
 }
+
+#[test]
+fn ascending_rows_in_long_runs_are_copied_run_by_run() {
+    use tessera_codecs::Picked;
+    let rows: Vec<u32> = (10..30).chain(40..60).collect();
+    let picked = Picked::check(&rows, 64).unwrap();
+    assert_eq!(
+        picked,
+        Picked::Runs {
+            rows: &rows,
+            runs: vec![10..30, 40..60],
+        }
+    );
+    let values: Vec<i64> = (0..64).map(|value| value * 3).collect();
+    let expected: Vec<i64> = rows.iter().map(|&row| values[row as usize]).collect();
+    assert_eq!(picked.map(&values, |value| value), expected);
+    // A slice shorter than the column gives defaults past its end, as a gather would.
+    let short = &values[..50];
+    let expected: Vec<i64> = rows
+        .iter()
+        .map(|&row| short.get(row as usize).copied().unwrap_or_default())
+        .collect();
+    assert_eq!(picked.map(short, |value| value), expected);
+    // Short runs are gathered.
+    let scattered: Vec<u32> = (0..32).map(|row| row * 2).collect();
+    assert_eq!(
+        Picked::check(&scattered, 64).unwrap(),
+        Picked::Rows(&scattered)
+    );
+}

@@ -51,6 +51,8 @@ pub fn manifest_key(table_id: u32) -> Vec<u8> {
 #[derive(Debug)]
 pub(crate) struct TableVersion {
     pub(crate) layout: Arc<dyn Layout>,
+    /// `layout.describe()`, which every scan's explain output carries.
+    pub(crate) layout_description: String,
     pub(crate) layout_version: u32,
     pub(crate) folded_through: u32,
     pub(crate) next_block_id: u64,
@@ -94,6 +96,7 @@ impl TableVersion {
             }
         }
         Self {
+            layout_description: layout.describe(),
             layout,
             layout_version,
             folded_through,

@@ -19,19 +19,60 @@ use crate::error::Result;
 /// becomes the list of those rows, and later filters look at them alone.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Selection {
-    /// Ascending, disjoint masks.
-    Masks(Vec<MaskRun>),
+    /// Masks over ascending, disjoint row ranges.
+    Masks(Masks),
     /// The selected rows, ascending.
     Rows(Vec<u32>),
 }
 
-/// `mask[i]` stands for row `first + i`.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct MaskRun {
-    /// The row `mask[0]` stands for.
-    pub(crate) first: usize,
-    /// Whether each row is still selected.
-    pub(crate) mask: Vec<bool>,
+/// Masks over ascending, disjoint row ranges, held in one buffer: a block of a fine grid
+/// has many short ranges, and one allocation per range would cost more than its sweep.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct Masks {
+    /// Per range: its first row, and where its mask starts in `mask` (it ends where the
+    /// next range's starts, the last one's at the end of `mask`).
+    runs: Vec<(usize, usize)>,
+    /// Whether each row of the ranges is still selected.
+    mask: Vec<bool>,
+}
+
+impl Masks {
+    /// Per range: its first row and its mask.
+    fn iter(&self) -> impl Iterator<Item = (usize, &[bool])> {
+        self.runs
+            .iter()
+            .enumerate()
+            .map(|(index, &(first, start))| {
+                let end = self
+                    .runs
+                    .get(index + 1)
+                    .map_or(self.mask.len(), |&(_, next)| next);
+                (first, self.mask.get(start..end).unwrap_or_default())
+            })
+    }
+
+    /// Calls `visit` with each range's first row and its mask, in order; stops at its first
+    /// error.
+    fn try_for_each_mut(
+        &mut self,
+        mut visit: impl FnMut(usize, &mut [bool]) -> Result<()>,
+    ) -> Result<()> {
+        let mut rest: &mut [bool] = &mut self.mask;
+        for (index, &(first, start)) in self.runs.iter().enumerate() {
+            let end = self.runs.get(index + 1).map_or(start + rest.len(), |r| r.1);
+            let len = (end - start).min(rest.len());
+            let (run, tail) = std::mem::take(&mut rest).split_at_mut(len);
+            visit(first, run)?;
+            rest = tail;
+        }
+        Ok(())
+    }
+
+    /// Ranges held.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.runs.len()
+    }
 }
 
 /// A mask with fewer than one set row in this many becomes a row list: a gather per row
@@ -41,25 +82,43 @@ const SPARSE: usize = 16;
 impl Selection {
     /// Every row of the ranges, which must be ascending and disjoint.
     pub(crate) fn ranges(ranges: &[std::ops::Range<usize>]) -> Self {
-        Self::Masks(
-            ranges
-                .iter()
-                .filter(|range| !range.is_empty())
-                .map(|range| MaskRun {
-                    first: range.start,
-                    mask: vec![true; range.len()],
-                })
-                .collect(),
-        )
+        let mut masks = Masks {
+            runs: Vec::with_capacity(ranges.len()),
+            mask: vec![true; ranges.iter().map(ExactSizeIterator::len).sum()],
+        };
+        let mut start = 0;
+        for range in ranges.iter().filter(|range| !range.is_empty()) {
+            masks.runs.push((range.start, start));
+            start += range.len();
+        }
+        Self::Masks(masks)
+    }
+
+    /// The rows `first + i` for which `mask[i]` is set.
+    #[cfg(test)]
+    pub(crate) fn mask(first: usize, mask: Vec<bool>) -> Self {
+        Self::Masks(Masks {
+            runs: vec![(first, 0)],
+            mask,
+        })
     }
 
     /// Drops `row` if selected.
     pub(crate) fn deselect(&mut self, row: usize) {
         match self {
-            Self::Masks(runs) => {
-                let index = runs.partition_point(|run| run.first + run.mask.len() <= row);
-                if let Some(run) = runs.get_mut(index)
-                    && let Some(slot) = row.checked_sub(run.first).and_then(|i| run.mask.get_mut(i))
+            Self::Masks(masks) => {
+                let index = masks.runs.partition_point(|&(first, _)| first <= row);
+                let Some(&(first, start)) = index.checked_sub(1).and_then(|i| masks.runs.get(i))
+                else {
+                    return;
+                };
+                let end = masks
+                    .runs
+                    .get(index)
+                    .map_or(masks.mask.len(), |&(_, next)| next);
+                let slot = start + (row - first);
+                if slot < end
+                    && let Some(slot) = masks.mask.get_mut(slot)
                 {
                     *slot = false;
                 }
@@ -75,7 +134,7 @@ impl Selection {
     /// Rows selected.
     pub(crate) fn count(&self) -> usize {
         match self {
-            Self::Masks(runs) => runs.iter().map(|run| count_set(&run.mask)).sum(),
+            Self::Masks(masks) => count_set(&masks.mask),
             Self::Rows(rows) => rows.len(),
         }
     }
@@ -83,15 +142,14 @@ impl Selection {
     /// Turns sparse masks into a row list; returns the rows selected.
     pub(crate) fn settle(&mut self) -> usize {
         let count = self.count();
-        if let Self::Masks(runs) = self {
-            let swept: usize = runs.iter().map(|run| run.mask.len()).sum();
-            if count * SPARSE < swept {
-                let mut rows = Vec::with_capacity(count);
-                for run in runs.iter() {
-                    rows.extend(selected_rows(&run.mask, run.first));
-                }
-                *self = Self::Rows(rows);
+        if let Self::Masks(masks) = self
+            && count * SPARSE < masks.mask.len()
+        {
+            let mut rows = Vec::with_capacity(count);
+            for (first, mask) in masks.iter() {
+                push_selected(mask, first, &mut rows);
             }
+            *self = Self::Rows(rows);
         }
         count
     }
@@ -99,15 +157,14 @@ impl Selection {
     /// Keeps the selected rows `keep` accepts; stops at its first error.
     pub(crate) fn try_retain(&mut self, mut keep: impl FnMut(usize) -> Result<bool>) -> Result<()> {
         match self {
-            Self::Masks(runs) => {
-                for run in runs.iter_mut() {
-                    for (offset, slot) in run.mask.iter_mut().enumerate() {
-                        if *slot {
-                            *slot = keep(run.first + offset)?;
-                        }
+            Self::Masks(masks) => masks.try_for_each_mut(|first, mask| {
+                for (offset, slot) in mask.iter_mut().enumerate() {
+                    if *slot {
+                        *slot = keep(first + offset)?;
                     }
                 }
-            }
+                Ok(())
+            }),
             Self::Rows(rows) => {
                 let mut kept = Vec::with_capacity(rows.len());
                 for &row in rows.iter() {
@@ -116,9 +173,9 @@ impl Selection {
                     }
                 }
                 *rows = kept;
+                Ok(())
             }
         }
-        Ok(())
     }
 
     /// Keeps the selected rows `keep` accepts.
@@ -130,13 +187,13 @@ impl Selection {
     /// The selected rows, ascending.
     pub(crate) fn into_rows(self) -> Vec<u32> {
         match self {
-            Self::Masks(runs) => match &runs[..] {
-                [only] => selected_rows(&only.mask, only.first),
-                _ => runs
-                    .iter()
-                    .flat_map(|run| selected_rows(&run.mask, run.first))
-                    .collect(),
-            },
+            Self::Masks(masks) => {
+                let mut rows = Vec::with_capacity(count_set(&masks.mask));
+                for (first, mask) in masks.iter() {
+                    push_selected(mask, first, &mut rows);
+                }
+                rows
+            }
             Self::Rows(rows) => rows,
         }
     }
@@ -150,14 +207,18 @@ fn count_set(mask: &[bool]) -> usize {
         .sum()
 }
 
-/// The rows `first + i` whose `selected[i]` is set: counted first (one vectorized pass),
-/// then gathered without a branch per row, skipping unset runs 64 at a time (a selective
-/// filter leaves most of a block unset).
-fn selected_rows(selected: &[bool], first: usize) -> Vec<u32> {
+/// Appends the rows `first + i` whose `selected[i]` is set: counted first (one vectorized
+/// pass), then gathered without a branch per row, skipping unset runs 64 at a time (a
+/// selective filter leaves most of a block unset).
+fn push_selected(selected: &[bool], first: usize, rows: &mut Vec<u32>) {
     let count = count_set(selected);
+    if count == 0 {
+        return;
+    }
+    let base_len = rows.len();
     // One spare slot: every row is written at the next free slot, and only set rows advance.
-    let mut rows = vec![0u32; count + 1];
-    let mut next = 0usize;
+    rows.resize(base_len + count + 1, 0);
+    let mut next = base_len;
     for (index, chunk) in selected.chunks(64).enumerate() {
         if !chunk.iter().fold(false, |any, &set| any | set) {
             continue;
@@ -170,8 +231,7 @@ fn selected_rows(selected: &[bool], first: usize) -> Vec<u32> {
             next += usize::from(set);
         }
     }
-    rows.truncate(count);
-    rows
+    rows.truncate(base_len + count);
 }
 
 /// The share of a block's values a filter keeps, guessed from the block's zone map as if
@@ -339,10 +399,10 @@ fn select_by<T: Copy>(
     matches: impl Fn(T) -> bool,
 ) {
     match selection {
-        Selection::Masks(runs) => {
-            for MaskRun { first, mask } in runs.iter_mut() {
-                let present = values.get(*first..).unwrap_or_default();
-                match validity.map(|valid| valid.get(*first..).unwrap_or_default()) {
+        Selection::Masks(masks) => {
+            let _infallible = masks.try_for_each_mut(|first, mask| {
+                let present = values.get(first..).unwrap_or_default();
+                match validity.map(|valid| valid.get(first..).unwrap_or_default()) {
                     Some(valid) if valid.len() >= mask.len() => {
                         for ((slot, &value), &present) in mask.iter_mut().zip(present).zip(valid) {
                             *slot &= if present { matches(value) } else { keep_nulls };
@@ -358,7 +418,8 @@ fn select_by<T: Copy>(
                 for slot in mask.iter_mut().skip(present.len()) {
                     *slot = false;
                 }
-            }
+                Ok(())
+            });
         }
         Selection::Rows(rows) => {
             let mut kept = 0usize;
@@ -643,16 +704,10 @@ mod tests {
                         })
                         .map(|row| row as u32)
                         .collect();
-                    let mut mask = Selection::Masks(vec![MaskRun {
-                        first,
-                        mask: before.clone(),
-                    }]);
+                    let mut mask = Selection::mask(first, before.clone());
                     apply_filter(column, filter, &mut mask);
                     assert_eq!(mask.into_rows(), expected, "{filter:?} mask from {first}");
-                    let mut rows = Selection::Masks(vec![MaskRun {
-                        first,
-                        mask: before.clone(),
-                    }]);
+                    let mut rows = Selection::mask(first, before.clone());
                     rows = Selection::Rows(rows.into_rows());
                     apply_filter(column, filter, &mut rows);
                     assert_eq!(rows.into_rows(), expected, "{filter:?} rows from {first}");
@@ -680,7 +735,9 @@ mod tests {
                     .filter(|(_, set)| **set)
                     .map(|(offset, _)| (first + offset) as u32)
                     .collect();
-                assert_eq!(selected_rows(selected, first), expected);
+                let mut rows = vec![7];
+                push_selected(selected, first, &mut rows);
+                assert_eq!(rows[1..], expected[..]);
             }
         }
     }
@@ -723,7 +780,7 @@ mod tests {
         assert_eq!(ranges.clone().into_rows(), expected);
         // Sparse relative to the rows swept, not to the span between the ranges.
         assert_eq!(ranges.settle(), 18);
-        assert!(matches!(ranges, Selection::Masks(ref runs) if runs.len() == 3));
+        assert!(matches!(ranges, Selection::Masks(ref masks) if masks.len() == 3));
         ranges.retain(|row| row == 5 || row == 60_001);
         assert_eq!(ranges.settle(), 2, "2 rows of 20 swept stay masks");
         assert!(matches!(ranges, Selection::Masks(_)));

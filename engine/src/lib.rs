@@ -36,4 +36,7 @@ pub use error::{Error, Result};
 pub use optimize::OptimizeReport;
 pub use stats::{ColumnStats, TableStats};
 pub use table::{ScanExplain, ScanRequest, ScanResult, ScanStats, Table};
-pub use tessera_layout::{ColumnFilter, LayoutChoice, Predicate, Range, Scalar, Term};
+pub use tessera_layout::{
+    ColumnFilter, DimensionMode, DimensionSpec, GridSpec, LayoutChoice, Predicate, Range, Scalar,
+    Term,
+};

@@ -25,6 +25,7 @@ use arrow::datatypes::{Schema, SchemaRef};
 use parking_lot::{Mutex, RwLock};
 use rocksdb::{DB, ReadOptions, SnapshotWithThreadMode, WriteBatch};
 use tessera_codecs::{Column, LogicalType, PhysicalKind, decode_block};
+use tessera_layout::keys::Span;
 use tessera_layout::{ColumnFilter, Predicate, Scalar, Term};
 
 use crate::block::{BlockMeta, successor};
@@ -607,7 +608,7 @@ impl Table {
 
         // Blocks the layout, the zone maps and the key range leave.
         let layout = &version.layout;
-        explain.layout = layout.describe();
+        explain.layout = version.layout_description.clone();
         explain.cells_total = u64::from(layout.cell_count());
         let cells = layout.cells(&request.predicate);
         explain.cells_visited = cells
@@ -616,11 +617,47 @@ impl Table {
             .sum();
         stats.blocks_total = version.blocks.len() as u64;
         let mut candidates: Vec<&Arc<BlockMeta>> = Vec::new();
-        let mut narrowed: HashMap<u32, Predicate> = HashMap::new();
-        // Whether `cell` lies in one of the (ascending, disjoint) ranges the layout named.
-        let visited = |cell: u32| {
-            let index = cells.partition_point(|range| *range.end() < cell);
-            cells.get(index).is_some_and(|range| range.contains(&cell))
+        // Per narrowing representative: the narrowed predicate and the key spans of its
+        // filters on the sort column, which binary searches of sorted runs use.
+        let sort_column = layout.sort_column();
+        let sort_kind = sort_column.as_deref().and_then(|name| {
+            let field = table_schema.field_with_name(name).ok()?;
+            crate::columnar::logical_type_of(field.data_type()).map(|logical| logical.physical())
+        });
+        let with_spans = |predicate: Predicate| {
+            let spans = match (&sort_column, sort_kind) {
+                (Some(sort), Some(kind)) => predicate
+                    .filters_on(sort)
+                    .map(|filter| Span::of_filter(filter, kind))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            (predicate, spans)
+        };
+        let narrow = |cell: u32| with_spans(layout.narrowing(&request.predicate, cell));
+        // Whether `cell` lies in one of the ranges the layout named: a flag per cell, as a
+        // block of a fine grid holds many cells' runs and each is asked about twice.
+        let mut visited_cells = vec![false; layout.cell_count() as usize];
+        for range in &cells {
+            let first = *range.start() as usize;
+            let past = (*range.end() as usize)
+                .saturating_add(1)
+                .min(visited_cells.len());
+            if let Some(flags) = visited_cells.get_mut(first..past) {
+                flags.fill(true);
+            }
+        }
+        let visited = |cell: u32| visited_cells.get(cell as usize).copied().unwrap_or(false);
+        // The narrowings, one per representative met, and where each representative's is
+        // (by cell id; `u32::MAX`: not yet made). A representative outside the layout's
+        // cells gets the predicate as it is, which is always safe.
+        let mut narrowings: Vec<(Predicate, Vec<Span>)> =
+            vec![with_spans(request.predicate.clone())];
+        let mut narrowing_at = vec![u32::MAX; layout.cell_count() as usize];
+        let narrowing_of = |narrowing_at: &[u32], cell: u32| {
+            narrowing_at
+                .get(layout.narrowing_representative(cell) as usize)
+                .map_or(0, |&index| index as usize)
         };
         for block in &version.blocks {
             let current = block.layout_version == version.layout_version;
@@ -636,12 +673,18 @@ impl Table {
             // of several cells is pruned by the predicate alone.
             let pruning = if current {
                 for run in block.runs.iter().filter(|run| visited(run.cell)) {
-                    narrowed
-                        .entry(run.cell)
-                        .or_insert_with(|| layout.narrowing(&request.predicate, run.cell));
+                    let representative = layout.narrowing_representative(run.cell);
+                    if let Some(slot) = narrowing_at.get_mut(representative as usize)
+                        && *slot == u32::MAX
+                    {
+                        *slot = narrowings.len() as u32;
+                        narrowings.push(narrow(representative));
+                    }
                 }
                 match block.runs[..] {
-                    [only] => narrowed.get(&only.cell).unwrap_or(&request.predicate),
+                    [only] => narrowings
+                        .get(narrowing_of(&narrowing_at, only.cell))
+                        .map_or(&request.predicate, |(predicate, _)| predicate),
                     _ => &request.predicate,
                 }
             } else {
@@ -669,7 +712,6 @@ impl Table {
 
         let mut matched = 0usize;
         let key_indices = self.state.meta.key_indices().to_vec();
-        let sort_column = layout.sort_column();
         let sort_index = sort_column
             .as_deref()
             .and_then(|name| column_index.get(name).copied());
@@ -721,27 +763,44 @@ impl Table {
                 }
                 _ => None,
             };
+            // Whether the binary searches leave only rows that pass the query's filters on
+            // the sort column, which then need not run again: each such filter is one range,
+            // and the first and last row of every narrowed run pass it with an exact key
+            // (an integer within 2^52), so the sorted rows between them pass too.
+            let sort_filters: Vec<&ColumnFilter> = sort_column
+                .map(|sort| request.predicate.filters_on(sort).collect())
+                .unwrap_or_default();
+            let mut sort_exact = model.is_none()
+                && sort_index.is_some()
+                && block.runs.len() > 1
+                && !sort_filters.is_empty()
+                && sort_filters
+                    .iter()
+                    .all(|filter| matches!(filter.terms[..], [Term::Range(_)]));
             let mut ranges: Vec<std::ops::Range<usize>> = Vec::with_capacity(block.runs.len());
             for (cell, run) in block.cell_runs() {
-                let pruning = if current {
-                    match narrowed.get(&cell) {
-                        Some(pruning) => pruning,
-                        None => continue,
-                    }
-                } else {
-                    &request.predicate
-                };
                 let (mut first, mut past) = (run.start, run.end.min(rows));
+                if !current {
+                    ranges.push(first..past);
+                    continue;
+                }
+                if !visited(cell) {
+                    continue;
+                }
+                let Some((pruning, spans)) = narrowings.get(narrowing_of(&narrowing_at, cell))
+                else {
+                    continue;
+                };
                 if let Some(sort_column) = sort_column {
-                    for filter in pruning.filters_on(sort_column) {
+                    for (filter, span) in pruning.filters_on(sort_column).zip(spans) {
                         let range = match (&model, sort_index) {
                             (Some(model), _) => model.narrow(filter),
                             (None, Some(index)) if block.runs.len() > 1 => {
                                 let column = read_column(index, &mut stats)?;
-                                tessera_layout::narrow_sorted(
+                                tessera_layout::narrow_sorted_span(
                                     &column,
                                     first as u32..past as u32,
-                                    filter,
+                                    span,
                                 )
                             }
                             (None, _) => continue,
@@ -751,6 +810,19 @@ impl Table {
                     }
                 }
                 if first < past {
+                    if sort_exact && let Some(index) = sort_index {
+                        let column = read_column(index, &mut stats)?;
+                        let passes = |row: usize| match value_at(&column, row) {
+                            Some(ValueRef::Int(value)) if value.unsigned_abs() <= EXACT_KEY_MAX => {
+                                let value = Scalar::Int(value);
+                                sort_filters
+                                    .iter()
+                                    .all(|filter| filter.matches(Some(&value)))
+                            }
+                            _ => false,
+                        };
+                        sort_exact = passes(first) && passes(past - 1);
+                    }
                     ranges.push(first..past);
                 }
             }
@@ -766,6 +838,10 @@ impl Table {
             // from the one estimated to keep the fewest rows, so later ones see fewer.
             let mut filters: Vec<(f64, usize, &ColumnFilter)> = Vec::new();
             for &(index, filter) in &filter_columns {
+                if sort_exact && Some(index) == sort_index {
+                    explain.filters_skipped += 1;
+                    continue;
+                }
                 let zone = block.columns.get(index).map(|chunk| {
                     (
                         chunk.zone.as_ref().map(|(min, max)| (min, max)),
@@ -1190,6 +1266,9 @@ impl Table {
 fn first_null(column: &Column) -> Option<usize> {
     column.validity()?.iter().position(|&valid| !valid)
 }
+
+/// Largest magnitude of an integer whose layout key (an `f64`) is exact, with a bit to spare.
+const EXACT_KEY_MAX: u64 = 1 << 52;
 
 /// Reads and decodes one column chunk of a block, through the chunk cache.
 pub(crate) fn read_chunk(

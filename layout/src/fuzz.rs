@@ -538,6 +538,15 @@ fn check_layout_rows(
                     .and_then(Option::as_ref)
             });
             let cell = cells.get(row).copied().unwrap_or(0);
+            let representative = layout.narrowing_representative(cell);
+            // Compared as stored: a NaN bound is not equal to itself.
+            if crate::workload::encode_predicate(&layout.narrowing(predicate, representative))
+                != crate::workload::encode_predicate(&layout.narrowing(predicate, cell))
+            {
+                return Err(format!(
+                    "cell {cell} narrows {predicate:?} unlike its representative {representative}"
+                ));
+            }
             if matches {
                 let narrowed = layout.narrowing(predicate, cell);
                 let still = narrowed.matches(|name| {

@@ -414,6 +414,7 @@ impl Grid {
         prefix: u64,
         chosen: &mut Vec<u32>,
         filters: &[Vec<&ColumnFilter>],
+        independent: &[Option<Vec<RangeInclusive<u32>>>],
         suffix: &[u64],
         free_after: &[bool],
         out: &mut Vec<RangeInclusive<CellId>>,
@@ -423,8 +424,17 @@ impl Grid {
             return;
         };
         let radix = u64::from(dimension.count());
-        let dimension_filters = filters.get(index).map(Vec::as_slice).unwrap_or_default();
-        let reachable = self.reachable(index, dimension_filters, chosen);
+        let computed;
+        let reachable: &[RangeInclusive<u32>] =
+            match independent.get(index).and_then(Option::as_ref) {
+                Some(reachable) => reachable,
+                None => {
+                    let dimension_filters =
+                        filters.get(index).map(Vec::as_slice).unwrap_or_default();
+                    computed = self.reachable(index, dimension_filters, chosen);
+                    &computed
+                }
+            };
         let below = suffix.get(index).copied().unwrap_or(1);
         if free_after.get(index).copied().unwrap_or(false) {
             for range in reachable {
@@ -435,7 +445,7 @@ impl Grid {
             return;
         }
         for range in reachable {
-            for partition in range {
+            for partition in range.clone() {
                 chosen.truncate(index);
                 chosen.push(partition);
                 self.walk(
@@ -443,6 +453,7 @@ impl Grid {
                     prefix * radix + u64::from(partition),
                     chosen,
                     filters,
+                    independent,
                     suffix,
                     free_after,
                     out,
@@ -678,14 +689,48 @@ impl Layout for Grid {
                 .map_or(1, |dimension| u64::from(dimension.count()));
             free &= filters.get(index).is_none_or(Vec::is_empty);
         }
+        // The reachable partitions of a dimension cut independently of the others do not
+        // depend on the path to it: found once, not once per partition above it.
+        let independent: Vec<Option<Vec<RangeInclusive<u32>>>> = self
+            .dimensions
+            .iter()
+            .enumerate()
+            .map(|(index, dimension)| match dimension.split {
+                Split::Independent(_) => Some(self.reachable(
+                    index,
+                    filters.get(index).map(Vec::as_slice).unwrap_or_default(),
+                    &[],
+                )),
+                Split::Conditional { .. } => None,
+            })
+            .collect();
         let mut out = Vec::new();
         let mut chosen = Vec::with_capacity(self.dimensions.len());
-        self.walk(0, 0, &mut chosen, &filters, &suffix, &free_after, &mut out);
+        self.walk(
+            0,
+            0,
+            &mut chosen,
+            &filters,
+            &independent,
+            &suffix,
+            &free_after,
+            &mut out,
+        );
         // Outliers may match anything.
         if let Some(outlier_cell) = self.outlier_cell() {
             out.push(outlier_cell..=outlier_cell);
         }
         normalize(out)
+    }
+
+    fn narrowing_representative(&self, cell: CellId) -> CellId {
+        // Every cell below the outlier cell gains the same mapped ranges; the outlier cell
+        // (and any id past it) none, as without a sort column or mappings.
+        match self.outlier_cell() {
+            Some(outlier) if self.sort.is_some() && cell < outlier => 0,
+            Some(outlier) if self.sort.is_some() => outlier,
+            _ => 0,
+        }
     }
 
     fn narrowing(&self, predicate: &Predicate, cell: CellId) -> Predicate {

@@ -205,6 +205,15 @@ pub trait Layout: Debug + Send + Sync {
         let _ = cell;
         predicate.clone()
     }
+
+    /// A cell whose [`Self::narrowing`] of every predicate equals `cell`'s: a scan narrows
+    /// once per representative rather than once per cell (a grid's cells share one
+    /// narrowing, its outliers another). The default narrowing ignores the cell, so every
+    /// cell has cell 0 for representative; a layout overriding the narrowing overrides this.
+    fn narrowing_representative(&self, cell: CellId) -> CellId {
+        let _ = cell;
+        0
+    }
 }
 
 /// Kind tag of [`InsertionOrder`] in the serialized form.

@@ -73,4 +73,4 @@ pub use sort::{LearnedSorter, learned_sort_i64, sort_permutation, sort_permutati
 pub use sorted::Sorted;
 pub use tree::{GridTree, TreeNode};
 pub use workload::{Workload, decode_predicate, encode_predicate};
-pub use zonemap::{PositionModel, narrow_sorted};
+pub use zonemap::{PositionModel, narrow_sorted, narrow_sorted_span};

@@ -361,6 +361,20 @@ impl Layout for GridTree {
         }
     }
 
+    fn narrowing_representative(&self, cell: CellId) -> CellId {
+        let leaf = self
+            .offsets
+            .partition_point(|&first| first <= cell)
+            .saturating_sub(1);
+        let offset = self.offsets.get(leaf).copied().unwrap_or(0);
+        match self.leaf_grids().get(leaf) {
+            Some(grid) if cell < self.offsets.last().copied().unwrap_or(0) => {
+                offset + grid.narrowing_representative(cell - offset)
+            }
+            _ => cell,
+        }
+    }
+
     fn model_bytes(&self) -> usize {
         self.leaf_grids()
             .iter()

@@ -208,7 +208,16 @@ impl PositionModel {
 /// the key map (values sharing a key, such as strings sharing an 8-byte prefix, stay in).
 /// A filter whose values are of another kind keeps every row.
 pub fn narrow_sorted(column: &Column, rows: RowRange<u32>, filter: &ColumnFilter) -> RowRange<u32> {
-    let span = Span::of_filter(filter, column.logical().physical());
+    narrow_sorted_span(
+        column,
+        rows,
+        &Span::of_filter(filter, column.logical().physical()),
+    )
+}
+
+/// [`narrow_sorted`] by the filter's [`Span`] (of the column's physical kind), which a scan
+/// computes once for the many runs it narrows.
+pub fn narrow_sorted_span(column: &Column, rows: RowRange<u32>, span: &Span) -> RowRange<u32> {
     let start = rows.start as usize;
     let end = (rows.end as usize).min(column.len()).max(start);
     let nulls_end = first_where(start..end, |row| is_valid(column, row));

@@ -57,8 +57,8 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use clap::Parser;
 use tessera::block::BLOCK_ROWS;
 use tessera::{
-    ColumnFilter, Db, LayoutChoice, Options, Predicate, Range, Scalar, ScanRequest, Table,
-    TableOptions, Term,
+    ColumnFilter, Db, DimensionMode, DimensionSpec, GridSpec, LayoutChoice, Options, Predicate,
+    Range, Scalar, ScanRequest, Table, TableOptions, Term,
 };
 use tessera_benches::{Rng, percentile_micros, quantile};
 use tpchgen::generators::LineItemGenerator;
@@ -121,6 +121,16 @@ struct Args {
     /// Also write the numbers as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Layouts to measure, comma-separated (default: all of insertion_order, learned,
+    /// sorted, zorder, hilbert, and grid when `--grid` is given).
+    #[arg(long, value_delimiter = ',')]
+    layouts: Vec<String>,
+    /// Also measure a hand-written grid, pinned, as layout "grid": `SORT/DIMS/MAPPINGS`, DIMS
+    /// comma-separated `COLUMN:PARTITIONS[:values|:ranges|:on=COLUMN]`, MAPPINGS
+    /// comma-separated columns; for example
+    /// `l_shipdate/l_quantity:50:values,l_extendedprice:4/l_receiptdate`.
+    #[arg(long)]
+    grid: Option<String>,
     /// Also write every timed query as a tab-separated line to this file: dataset, layout,
     /// target selectivity, columns, rows matched, rows scanned, blocks, latency, and the
     /// scan's microseconds planning, in blocks and merging delta, and the cells it visited.
@@ -964,6 +974,11 @@ fn layouts(
         ("zorder", Some(LayoutChoice::ZOrder(frequent.clone()))),
         ("hilbert", Some(LayoutChoice::Hilbert(frequent))),
     ];
+    let mut choices = choices;
+    if let Some(spec) = &args.grid {
+        choices.push(("grid", Some(LayoutChoice::Grid(parse_grid(spec)?))));
+    }
+    choices.retain(|(name, _)| args.layouts.is_empty() || args.layouts.iter().any(|l| l == name));
     let mut reports = Vec::new();
     let mut expected: Option<Vec<u64>> = None;
     for (name, choice) in choices {
@@ -1024,6 +1039,52 @@ fn layouts(
         queries: queries.len(),
         columns: queries.iter().map(|query| query.columns.clone()).collect(),
         layouts: reports,
+    })
+}
+
+/// Parses `--grid`: `SORT/DIMS/MAPPINGS` (see [`Args::grid`]).
+fn parse_grid(spec: &str) -> BenchResult<GridSpec> {
+    let mut parts = spec.split('/');
+    let sort = parts.next().unwrap_or_default().trim();
+    let dimensions = parts.next().unwrap_or_default();
+    let mappings = parts.next().unwrap_or_default();
+    if parts.next().is_some() {
+        return Err(format!("--grid {spec:?}: at most three '/'-separated parts").into());
+    }
+    let dimensions = dimensions
+        .split(',')
+        .filter(|dimension| !dimension.trim().is_empty())
+        .map(|dimension| {
+            let mut fields = dimension.trim().split(':');
+            let column = fields.next().unwrap_or_default().to_owned();
+            let partitions = fields
+                .next()
+                .and_then(|count| count.parse::<u32>().ok())
+                .ok_or_else(|| format!("--grid dimension {dimension:?}: COLUMN:PARTITIONS"))?;
+            let mode = match fields.next() {
+                None | Some("ranges") => DimensionMode::Ranges,
+                Some("values") => DimensionMode::Values,
+                Some(other) => match other.strip_prefix("on=") {
+                    Some(on) => DimensionMode::ConditionalOn(on.to_owned()),
+                    None => return Err(format!("--grid dimension {dimension:?}: mode {other:?}")),
+                },
+            };
+            Ok(DimensionSpec {
+                column,
+                partitions,
+                mode,
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    Ok(GridSpec {
+        sort_column: (!sort.is_empty()).then(|| sort.to_owned()),
+        dimensions,
+        mappings: mappings
+            .split(',')
+            .map(str::trim)
+            .filter(|column| !column.is_empty())
+            .map(str::to_owned)
+            .collect(),
     })
 }
 
