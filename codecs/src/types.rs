@@ -544,38 +544,41 @@ const ROWS_PER_RUN: usize = 8;
 impl<'a> Picked<'a> {
     /// Checks `rows` against a column of `len` values. A row past the end is an error.
     pub fn check(rows: &'a [u32], len: usize) -> Result<Self> {
-        if let Some(&row) = rows.iter().find(|&&row| row as usize >= len) {
-            return Err(CodecError::InvalidColumn(format!(
-                "row {row} is past the end of a column of {len} values"
-            )));
-        }
         let (Some(&first), Some(&last)) = (rows.first(), rows.last()) else {
             return Ok(Self::Run(0..0));
         };
-        // Ascending and as many rows as the span holds: no gaps.
-        let ascending = rows.windows(2).all(|pair| pair[0] < pair[1]);
-        if ascending && last.checked_sub(first).map(|span| span as usize + 1) == Some(rows.len()) {
+        // One pass: the largest row, whether the rows ascend, and where runs break.
+        let (mut largest, mut ascending, mut breaks) = (first, true, 0usize);
+        for pair in rows.windows(2) {
+            let (previous, row) = (pair[0], pair[1]);
+            largest = largest.max(row);
+            ascending &= previous < row;
+            breaks += usize::from(row != previous.wrapping_add(1));
+        }
+        if largest as usize >= len {
+            return Err(CodecError::InvalidColumn(format!(
+                "row {largest} is past the end of a column of {len} values"
+            )));
+        }
+        if !ascending {
+            return Ok(Self::Rows(rows));
+        }
+        if breaks == 0 {
             return Ok(Self::Run(first as usize..last as usize + 1));
         }
-        if ascending {
-            let breaks = rows
-                .windows(2)
-                .filter(|pair| pair[1] != pair[0] + 1)
-                .count();
-            if (breaks + 1) * ROWS_PER_RUN <= rows.len() {
-                let mut runs = Vec::with_capacity(breaks + 1);
-                let mut start = first as usize;
-                for pair in rows.windows(2) {
-                    if pair[1] != pair[0] + 1 {
-                        runs.push(start..pair[0] as usize + 1);
-                        start = pair[1] as usize;
-                    }
-                }
-                runs.push(start..last as usize + 1);
-                return Ok(Self::Runs { rows, runs });
+        if (breaks + 1) * ROWS_PER_RUN > rows.len() {
+            return Ok(Self::Rows(rows));
+        }
+        let mut runs = Vec::with_capacity(breaks + 1);
+        let mut start = first as usize;
+        for pair in rows.windows(2) {
+            if pair[1] != pair[0] + 1 {
+                runs.push(start..pair[0] as usize + 1);
+                start = pair[1] as usize;
             }
         }
-        Ok(Self::Rows(rows))
+        runs.push(start..last as usize + 1);
+        Ok(Self::Runs { rows, runs })
     }
 
     /// `cast` of the picked values of `values` (the column's values, or any slice as long),

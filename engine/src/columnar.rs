@@ -284,6 +284,16 @@ pub fn rows_to_array(column: &Column, rows: &[u32], data_type: &DataType) -> Res
     to_array(column, Some(&picked), data_type)
 }
 
+/// [`rows_to_array`] of rows checked once for the several columns of a block: `picked` must
+/// have been checked against a length no larger than the column's.
+pub(crate) fn picked_to_array(
+    column: &Column,
+    picked: &Picked<'_>,
+    data_type: &DataType,
+) -> Result<ArrayRef> {
+    to_array(column, Some(picked), data_type)
+}
+
 /// The conversion behind [`column_to_array`] and [`rows_to_array`]; `rows` (checked against
 /// the column) picks rows of fixed-width columns only.
 fn to_array(column: &Column, rows: Option<&Picked<'_>>, data_type: &DataType) -> Result<ArrayRef> {

@@ -24,13 +24,13 @@ use arrow::array::{ArrayRef, RecordBatch, RecordBatchOptions};
 use arrow::datatypes::{Schema, SchemaRef};
 use parking_lot::{Mutex, RwLock};
 use rocksdb::{DB, ReadOptions, SnapshotWithThreadMode, WriteBatch};
-use tessera_codecs::{Column, LogicalType, PhysicalKind, decode_block};
+use tessera_codecs::{Column, LogicalType, PhysicalKind, Picked, decode_block};
 use tessera_layout::keys::Span;
 use tessera_layout::{ColumnFilter, Predicate, Scalar, Term};
 
 use crate::block::{BlockMeta, successor};
 use crate::catalog::TableMeta;
-use crate::columnar::{column_from_array, column_to_array, rows_to_array};
+use crate::columnar::{column_from_array, column_to_array, picked_to_array};
 use crate::compaction::{TableVersion, decode_location};
 use crate::db::{CF_BLOCKS, CF_DELTA, CF_PK_INDEX, DbInner, storage};
 use crate::error::{Error, Result};
@@ -889,6 +889,8 @@ impl Table {
             if rows_selected.is_empty() {
                 continue;
             }
+            // Checked once against the block's rows, which every chunk of it holds.
+            let picked = Picked::check(&rows_selected, rows)?;
             let mut arrays: Vec<ArrayRef> = Vec::with_capacity(projection.len());
             for &index in &projection {
                 let column = read_column(index, &mut stats)?;
@@ -899,7 +901,7 @@ impl Table {
                 arrays.push(if rows_selected.len() == rows {
                     column_to_array(&column, field.data_type())?
                 } else {
-                    rows_to_array(&column, &rows_selected, field.data_type())?
+                    picked_to_array(&column, &picked, field.data_type())?
                 });
             }
             let options = RecordBatchOptions::new().with_row_count(Some(rows_selected.len()));

@@ -15,8 +15,8 @@
 //! Hilbert over them; learned grids, one per choice of sort column (which the grid may also
 //! cut into coarse ranges; a grid sorted by a less useful column must be estimated 10%
 //! cheaper to win, so near ties do not flip with timing noise), whose partitions per column are found by a greedy search over
-//! powers of two (value sets for columns with few
-//! distinct values), each also tried with functional mappings of correlated integer columns
+//! powers of two (value sets for columns with few distinct values): one column doubled or
+//! halved, or, when no such step helps, one doubled and another halved, each also tried with functional mappings of correlated integer columns
 //! onto the sort column; the best grid with correlated column pairs partitioned
 //! conditionally; and grid trees that split the best grid's space where the workload
 //! differs, with a grid searched for each side. The search is deterministic and bounded by
@@ -61,8 +61,8 @@ impl Default for CostModel {
     fn default() -> Self {
         Self {
             per_row_ns: 2.0,
-            per_block_ns: 20_000.0,
-            per_cell_ns: 1_000.0,
+            per_block_ns: 5_000.0,
+            per_cell_ns: 150.0,
             block_rows: 65_536,
         }
     }
@@ -93,7 +93,7 @@ impl Default for Constraints {
         Self {
             table_rows: 0,
             cells_max: 16_384,
-            cell_rows_min: 2_048,
+            cell_rows_min: 1_024,
             default_sort: Vec::new(),
             sample_rows_max: 65_536,
             workload_max: 512,
@@ -989,49 +989,64 @@ impl Context {
     ) -> Option<(Grid, CostEstimate, Vec<Choice>)> {
         let mut grid = self.build_grid(sort, &choices, mappings)?;
         let mut best = self.evaluate_grid(&grid)?;
+        // One column's partitions doubled or halved; once no such step helps, one column's
+        // doubled while another's are halved, which keeps a grid at the cell cap moving.
+        let step = |choices: &[Choice], index: usize, double: bool| -> Option<Vec<Choice>> {
+            let choice = choices.get(index)?;
+            let limit = match choice.mode {
+                Mode::Values => self
+                    .distinct_of(&choice.column)
+                    .map_or(1, |distinct| distinct.len().max(1) as u32),
+                _ => crate::partition::MAX_PARTITIONS,
+            };
+            let partitions = if double {
+                (choice.partitions * 2).min(limit)
+            } else {
+                (choice.partitions / 2).max(1)
+            };
+            if partitions == choice.partitions {
+                return None;
+            }
+            let mut trial = choices.to_vec();
+            if let Some(slot) = trial.get_mut(index) {
+                slot.partitions = partitions;
+            }
+            Some(trial)
+        };
         for _ in 0..GRID_STEPS_MAX {
             let mut improvement: Option<(Grid, CostEstimate, Vec<Choice>)> = None;
-            for index in 0..choices.len() {
-                for double in [true, false] {
-                    if !self.budget_left() {
-                        break;
+            let mut moves: Vec<Vec<Choice>> = (0..choices.len())
+                .flat_map(|index| [true, false].map(|double| step(&choices, index, double)))
+                .flatten()
+                .collect();
+            let single_moves = moves.len();
+            for grow in 0..choices.len() {
+                for shrink in (0..choices.len()).filter(|&shrink| shrink != grow) {
+                    if let Some(trial) =
+                        step(&choices, grow, true).and_then(|grown| step(&grown, shrink, false))
+                    {
+                        moves.push(trial);
                     }
-                    let Some(choice) = choices.get(index) else {
-                        continue;
-                    };
-                    let limit = match choice.mode {
-                        Mode::Values => self
-                            .distinct_of(&choice.column)
-                            .map_or(1, |distinct| distinct.len().max(1) as u32),
-                        _ => crate::partition::MAX_PARTITIONS,
-                    };
-                    let partitions = if double {
-                        (choice.partitions * 2).min(limit)
-                    } else {
-                        (choice.partitions / 2).max(1)
-                    };
-                    if partitions == choice.partitions {
-                        continue;
-                    }
-                    let mut trial = choices.clone();
-                    if let Some(slot) = trial.get_mut(index) {
-                        slot.partitions = partitions;
-                    }
-                    if self.cells_of(&trial) > u64::from(self.cells_cap) {
-                        continue;
-                    }
-                    let Some(candidate) = self.build_grid(sort, &trial, mappings) else {
-                        continue;
-                    };
-                    let Some(estimate) = self.evaluate_grid(&candidate) else {
-                        continue;
-                    };
-                    let bar = improvement
-                        .as_ref()
-                        .map_or(best.cost_ns, |(_, e, _)| e.cost_ns);
-                    if estimate.cost_ns < bar * (1.0 - 1e-6) {
-                        improvement = Some((candidate, estimate, trial));
-                    }
+                }
+            }
+            for (index, trial) in moves.into_iter().enumerate() {
+                if (index == single_moves && improvement.is_some()) || !self.budget_left() {
+                    break;
+                }
+                if self.cells_of(&trial) > u64::from(self.cells_cap) {
+                    continue;
+                }
+                let Some(candidate) = self.build_grid(sort, &trial, mappings) else {
+                    continue;
+                };
+                let Some(estimate) = self.evaluate_grid(&candidate) else {
+                    continue;
+                };
+                let bar = improvement
+                    .as_ref()
+                    .map_or(best.cost_ns, |(_, e, _)| e.cost_ns);
+                if estimate.cost_ns < bar * (1.0 - 1e-6) {
+                    improvement = Some((candidate, estimate, trial));
                 }
             }
             match improvement {

@@ -25,7 +25,7 @@
 
 use std::ops::Range as RowRange;
 
-use tessera_codecs::{Column, PhysicalKind};
+use tessera_codecs::{Column, ColumnValues, PhysicalKind};
 
 use crate::cdf::CdfModel;
 use crate::keys::{Span, column_keys, is_valid, key_at};
@@ -220,8 +220,25 @@ pub fn narrow_sorted(column: &Column, rows: RowRange<u32>, filter: &ColumnFilter
 pub fn narrow_sorted_span(column: &Column, rows: RowRange<u32>, span: &Span) -> RowRange<u32> {
     let start = rows.start as usize;
     let end = (rows.end as usize).min(column.len()).max(start);
-    let nulls_end = first_where(start..end, |row| is_valid(column, row));
     let (mut first, mut past) = (usize::MAX, 0usize);
+    // Integers without nulls, the common sort column: searched on the slice itself.
+    if let (ColumnValues::Int(values), None) = (column.values(), column.validity()) {
+        let run = values.get(start..end).unwrap_or_default();
+        for &(low, high) in &span.intervals {
+            let low_row = run.partition_point(|&value| (value as f64) < low);
+            let high_row = run.partition_point(|&value| (value as f64) <= high);
+            if low_row < high_row {
+                first = first.min(start + low_row);
+                past = past.max(start + high_row);
+            }
+        }
+        return if first >= past {
+            rows.start..rows.start
+        } else {
+            first as u32..past as u32
+        };
+    }
+    let nulls_end = first_where(start..end, |row| is_valid(column, row));
     if span.null && nulls_end > start {
         (first, past) = (start, nulls_end);
     }
@@ -373,6 +390,33 @@ mod tests {
                 assert_eq!(
                     narrowed, expected,
                     "[{low}, {high}] nulls {with_nulls} in {run:?}"
+                );
+            }
+            // Without nulls, integers take the slice search: the same rows as a sweep.
+            let present: Vec<i64> = values
+                .iter()
+                .zip(&validity)
+                .filter(|(_, valid)| **valid)
+                .map(|(&value, _)| value)
+                .collect();
+            let dense =
+                Column::new(LogicalType::Int64, ColumnValues::Int(present.clone()), None).unwrap();
+            let mut start = 0u32;
+            for (_, count, _) in runs {
+                let run = start..start + count as u32;
+                start += count as u32;
+                let matching: Vec<u32> = run
+                    .clone()
+                    .filter(|&row| (low..=high).contains(&present[row as usize]))
+                    .collect();
+                let expected = match (matching.first(), matching.last()) {
+                    (Some(&first), Some(&last)) => first..last + 1,
+                    _ => run.start..run.start,
+                };
+                assert_eq!(
+                    narrow_sorted(&dense, run.clone(), &filter),
+                    expected,
+                    "[{low}, {high}] without nulls in {run:?}"
                 );
             }
         }

@@ -5,7 +5,7 @@
 //! cargo run --release -p tessera-benches --bin layout_bench --
 //!     [--datasets lineitem,uniform,skewed,correlated] [--scale 1] [--rows 10000000]
 //!     [--train 256] [--queries 96] [--shift-dataset lineitem] [--shift-queries 512]
-//!     [--json FILE] [--per-query FILE]
+//!     [--json FILE] [--per-query FILE] [--layouts learned,sorted,...] [--grid SPEC]
 //! ```
 //!
 //! Datasets: TPC-H lineitem (its key and eight filter columns) and generated tables of
