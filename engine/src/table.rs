@@ -715,12 +715,18 @@ impl Table {
         let sort_index = sort_column
             .as_deref()
             .and_then(|name| column_index.get(name).copied());
-        let filter_columns: Vec<(usize, &ColumnFilter)> = request
+        // Per filter: its bit in the layout's implied filters, its column, the filter.
+        let filter_columns: Vec<(u64, usize, &ColumnFilter)> = request
             .predicate
             .filters
             .iter()
-            .filter_map(|filter| Some((*column_index.get(filter.column.as_str())?, filter)))
+            .enumerate()
+            .filter_map(|(position, filter)| {
+                let bit = if position < 64 { 1u64 << position } else { 0 };
+                Some((bit, *column_index.get(filter.column.as_str())?, filter))
+            })
             .collect();
+        let implied = layout.implied(&request.predicate);
         let blocks_started = std::time::Instant::now();
         for block in candidates {
             if matched >= limit {
@@ -777,6 +783,8 @@ impl Table {
                 && sort_filters
                     .iter()
                     .all(|filter| matches!(filter.terms[..], [Term::Range(_)]));
+            // The filters the layout implies for every run left: they need not run.
+            let mut implied_everywhere = if current { u64::MAX } else { 0 };
             let mut ranges: Vec<std::ops::Range<usize>> = Vec::with_capacity(block.runs.len());
             for (cell, run) in block.cell_runs() {
                 let (mut first, mut past) = (run.start, run.end.min(rows));
@@ -810,6 +818,7 @@ impl Table {
                     }
                 }
                 if first < past {
+                    implied_everywhere &= implied.of_cell(cell);
                     if sort_exact && let Some(index) = sort_index {
                         let column = read_column(index, &mut stats)?;
                         let passes = |row: usize| match value_at(&column, row) {
@@ -837,8 +846,8 @@ impl Table {
             // Filters the block's zone maps prove for all its rows are skipped; the rest run
             // from the one estimated to keep the fewest rows, so later ones see fewer.
             let mut filters: Vec<(f64, usize, &ColumnFilter)> = Vec::new();
-            for &(index, filter) in &filter_columns {
-                if sort_exact && Some(index) == sort_index {
+            for &(bit, index, filter) in &filter_columns {
+                if (sort_exact && Some(index) == sort_index) || bit & implied_everywhere != 0 {
                     explain.filters_skipped += 1;
                     continue;
                 }

@@ -529,6 +529,7 @@ fn check_layout_rows(
             ));
         }
         check_ranges(&ranges, layout.cell_count())?;
+        let implied = layout.implied(predicate);
         for (row, values) in row_values.iter().enumerate() {
             let matches = predicate.matches(|name| {
                 names
@@ -538,6 +539,19 @@ fn check_layout_rows(
                     .and_then(Option::as_ref)
             });
             let cell = cells.get(row).copied().unwrap_or(0);
+            let bits = implied.of_cell(cell);
+            for (index, filter) in predicate.filters.iter().enumerate().take(64) {
+                let value = names
+                    .iter()
+                    .position(|candidate| *candidate == filter.column)
+                    .and_then(|index| values.get(index))
+                    .and_then(Option::as_ref);
+                if bits & (1 << index) != 0 && !filter.matches(value) {
+                    return Err(format!(
+                        "row {row} {values:?} in cell {cell} fails {filter:?}, which the layout implies there"
+                    ));
+                }
+            }
             let representative = layout.narrowing_representative(cell);
             // Compared as stored: a NaN bound is not equal to itself.
             if crate::workload::encode_predicate(&layout.narrowing(predicate, representative))

@@ -26,7 +26,9 @@ use std::ops::{Bound, RangeInclusive};
 use tessera_codecs::PhysicalKind;
 
 use crate::keys::{Span, column_keys, is_valid};
-use crate::layout::{CellId, ColumnSet, Layout, LayoutError, MAX_CELLS, encode_header};
+use crate::layout::{
+    CellId, ColumnSet, Implied, ImpliedCut, Layout, LayoutError, MAX_CELLS, encode_header,
+};
 use crate::partition::{Partitioner, normalize};
 use crate::predicate::{ColumnFilter, Predicate, Range, Scalar, Term};
 use crate::sort::sort_permutation;
@@ -721,6 +723,35 @@ impl Layout for Grid {
             out.push(outlier_cell..=outlier_cell);
         }
         normalize(out)
+    }
+
+    fn implied(&self, predicate: &Predicate) -> Implied {
+        let mut implied = Implied {
+            cells: self.grid_cells(),
+            cuts: Vec::new(),
+        };
+        let mut below = 1u64;
+        for dimension in self.dimensions.iter().rev() {
+            let count = u64::from(dimension.count());
+            if let Split::Independent(partitioner) = &dimension.split {
+                for (index, filter) in predicate.filters.iter().enumerate().take(64) {
+                    if filter.column != dimension.column {
+                        continue;
+                    }
+                    let covered = partitioner.covered(filter, dimension.kind);
+                    if covered.contains(&true) {
+                        implied.cuts.push(ImpliedCut {
+                            below,
+                            count,
+                            covered,
+                            bit: 1 << index,
+                        });
+                    }
+                }
+            }
+            below = below.saturating_mul(count.max(1));
+        }
+        implied
     }
 
     fn narrowing_representative(&self, cell: CellId) -> CellId {

@@ -206,6 +206,14 @@ pub trait Layout: Debug + Send + Sync {
         predicate.clone()
     }
 
+    /// The filters of `predicate` every row of a cell passes, cell by cell (see
+    /// [`Implied`]): a scan need not run them over that cell's rows. The default knows of
+    /// none.
+    fn implied(&self, predicate: &Predicate) -> Implied {
+        let _ = predicate;
+        Implied::none()
+    }
+
     /// A cell whose [`Self::narrowing`] of every predicate equals `cell`'s: a scan narrows
     /// once per representative rather than once per cell (a grid's cells share one
     /// narrowing, its outliers another). The default narrowing ignores the cell, so every
@@ -213,6 +221,56 @@ pub trait Layout: Debug + Send + Sync {
     fn narrowing_representative(&self, cell: CellId) -> CellId {
         let _ = cell;
         0
+    }
+}
+
+/// Which filters of a predicate every row of a cell passes, from a layout's cuts: filter
+/// `i` of the predicate is bit `i` of [`Implied::of_cell`] (filters past the 64th never are).
+/// For a grid, a filter on a cut column is implied for the cells of the partitions that lie
+/// wholly inside one of its ranges.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Implied {
+    /// Cells below this one are the grid's; the rest (outliers) imply nothing.
+    pub(crate) cells: CellId,
+    /// One entry per (dimension, filter) pair that implies anything.
+    pub(crate) cuts: Vec<ImpliedCut>,
+}
+
+/// One dimension's partitions a filter covers.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ImpliedCut {
+    /// Cells per partition of the dimension (the product of the later dimensions' counts).
+    pub(crate) below: u64,
+    /// Partitions of the dimension.
+    pub(crate) count: u64,
+    /// Per partition: whether every row in it passes the filter.
+    pub(crate) covered: Vec<bool>,
+    /// The filter's bit.
+    pub(crate) bit: u64,
+}
+
+impl Implied {
+    /// Nothing implied anywhere.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// The filters every row of `cell` passes, a bit each.
+    pub fn of_cell(&self, cell: CellId) -> u64 {
+        if cell >= self.cells {
+            return 0;
+        }
+        let cell = u64::from(cell);
+        self.cuts
+            .iter()
+            .filter(|cut| {
+                let partition = cell / cut.below.max(1) % cut.count.max(1);
+                cut.covered
+                    .get(partition as usize)
+                    .copied()
+                    .unwrap_or(false)
+            })
+            .fold(0, |bits, cut| bits | cut.bit)
     }
 }
 

@@ -63,7 +63,7 @@ pub mod zonemap;
 pub use cdf::{CdfModel, prefix_key};
 pub use curve::{Curve, CurveLayout};
 pub use grid::{DimensionMode, DimensionSpec, Grid, GridSpec};
-pub use layout::{CellId, ColumnSet, InsertionOrder, Layout, LayoutError, decode_layout};
+pub use layout::{CellId, ColumnSet, Implied, InsertionOrder, Layout, LayoutError, decode_layout};
 pub use optimizer::{
     Constraints, CostEstimate, CostModel, LayoutChoice, Optimized, build_layout, estimate_cost,
     optimize, optimize_with_report,

@@ -987,6 +987,15 @@ impl Context {
         mut choices: Vec<Choice>,
         mappings: &[Mapping],
     ) -> Option<(Grid, CostEstimate, Vec<Choice>)> {
+        // A start above the cell cap (a conditional column given its two partitions, say)
+        // gives up partitions of its most cut column until it fits.
+        while self.cells_of(&choices) > u64::from(self.cells_cap) {
+            let widest = choices
+                .iter_mut()
+                .filter(|choice| choice.partitions > 1)
+                .max_by_key(|choice| choice.partitions)?;
+            widest.partitions /= 2;
+        }
         let mut grid = self.build_grid(sort, &choices, mappings)?;
         let mut best = self.evaluate_grid(&grid)?;
         // One column's partitions doubled or halved; once no such step helps, one column's

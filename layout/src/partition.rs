@@ -19,10 +19,13 @@ use std::ops::{Bound, RangeInclusive};
 use tessera_codecs::{Column, ColumnValues, PhysicalKind};
 
 use crate::cdf::CdfModel;
-use crate::keys::{Span, column_keys, is_valid, scalar_at};
+use crate::keys::{Span, column_keys, is_valid, scalar_at, scalar_key};
 use crate::layout::LayoutError;
 use crate::predicate::{ColumnFilter, Range, Scalar, Term, float_order};
 use crate::wire::{Reader, Writer};
+
+/// Largest magnitude of an integer or decimal whose key (an `f64`) is exact.
+const EXACT_KEY_MAX: u64 = 1 << 52;
 
 /// Most partitions one column may have.
 pub const MAX_PARTITIONS: u32 = 1 << 16;
@@ -229,6 +232,88 @@ impl Partitioner {
                 ranges_of(&keep)
             }
         }
+    }
+
+    /// Per partition: whether every row the partitioner puts there passes `filter` (on
+    /// this column, of kind `kind`). Conservative: partition 0 (which holds the nulls), a
+    /// value set's "other" partition, floats (whose equal values may differ in sign) and
+    /// strings in ranges (keys are prefixes) are never covered; a range partition is
+    /// covered when it lies strictly between the partitions of a range's ends, whose keys
+    /// are then exact integers, so every key in it, and the value behind it, is inside.
+    pub fn covered(&self, filter: &ColumnFilter, kind: PhysicalKind) -> Vec<bool> {
+        let count = self.count() as usize;
+        let mut covered = vec![false; count];
+        let exact = |value: &Scalar| match value {
+            Scalar::Int(value) => value.unsigned_abs() <= EXACT_KEY_MAX,
+            Scalar::Decimal(value) => value.unsigned_abs() <= u128::from(EXACT_KEY_MAX),
+            _ => false,
+        };
+        match self {
+            Self::Values {
+                values,
+                partition_of,
+                ..
+            } => {
+                if kind == PhysicalKind::Float {
+                    return covered;
+                }
+                let mut all_pass = vec![true; count];
+                for (value, &partition) in values.iter().zip(partition_of) {
+                    if !filter.matches(Some(value))
+                        && let Some(slot) = all_pass.get_mut(partition as usize)
+                    {
+                        *slot = false;
+                    }
+                }
+                let other = count.saturating_sub(1);
+                for (partition, slot) in covered.iter_mut().enumerate() {
+                    *slot = partition != 0
+                        && partition != other
+                        && partition_of.contains(&(partition as u32))
+                        && all_pass.get(partition).copied().unwrap_or(false);
+                }
+            }
+            Self::Ranges { .. } => {
+                if !matches!(kind, PhysicalKind::Int | PhysicalKind::Decimal) {
+                    return covered;
+                }
+                let last = count.saturating_sub(1);
+                for term in &filter.terms {
+                    let (first, past) = match term {
+                        Term::IsNull => continue,
+                        Term::IsNotNull => (1, count),
+                        Term::Range(range) => {
+                            if !range_of_kind(range, kind) || range.is_empty() {
+                                continue;
+                            }
+                            let first = match &range.low {
+                                Bound::Unbounded => 1,
+                                Bound::Included(value) | Bound::Excluded(value) => {
+                                    if !exact(value) {
+                                        continue;
+                                    }
+                                    self.partition_of_key(scalar_key(value)) as usize + 1
+                                }
+                            };
+                            let past = match &range.high {
+                                Bound::Unbounded => count,
+                                Bound::Included(value) | Bound::Excluded(value) => {
+                                    if !exact(value) {
+                                        continue;
+                                    }
+                                    (self.partition_of_key(scalar_key(value)) as usize).min(last)
+                                }
+                            };
+                            (first.max(1), past)
+                        }
+                    };
+                    for slot in covered.get_mut(first..past).unwrap_or_default() {
+                        *slot = true;
+                    }
+                }
+            }
+        }
+        covered
     }
 
     /// Which partitions of a value-set partitioner one filter can reach.
@@ -493,6 +578,71 @@ mod tests {
         }
         for size in sizes {
             assert!((1_100..=1_400).contains(&size), "{sizes:?}");
+        }
+    }
+
+    /// Every row of a covered partition passes; wide filters cover something; partition 0
+    /// (nulls) and the "other" value set never are.
+    #[test]
+    fn covered_partitions_hold_only_passing_rows() {
+        let values: Vec<i64> = (0..4_000).map(|i| (i * 7_919) % 1_009 - 100).collect();
+        let validity: Vec<bool> = (0..4_000).map(|i| i % 13 != 0).collect();
+        let column = ints(values.clone(), Some(validity.clone()));
+        let small = ints(
+            values.iter().map(|value| value.rem_euclid(50)).collect(),
+            None,
+        );
+        for (partitioner, column, values) in [
+            (Partitioner::ranges(&column, 16), &column, values.clone()),
+            (
+                Partitioner::values(&small, 64),
+                &small,
+                values.iter().map(|value| value.rem_euclid(50)).collect(),
+            ),
+        ] {
+            let assigned = partitioner.assign(column);
+            let mut covered_any = false;
+            for (low, high) in [(-100, 908), (10, 12), (0, 500), (300, 301), (-5, 2_000)] {
+                for open in [false, true] {
+                    let range = if open {
+                        Range {
+                            low: Bound::Excluded(Scalar::Int(low)),
+                            high: Bound::Excluded(Scalar::Int(high)),
+                        }
+                    } else {
+                        Range::closed(Scalar::Int(low), Scalar::Int(high))
+                    };
+                    let filter = filter(vec![Term::Range(range), Term::IsNull]);
+                    let covered = partitioner.covered(&filter, PhysicalKind::Int);
+                    assert_eq!(covered.len(), partitioner.count() as usize);
+                    assert!(!covered[0]);
+                    if let Partitioner::Values { count, .. } = &partitioner {
+                        assert!(!covered[*count as usize - 1]);
+                    }
+                    covered_any |= covered.contains(&true);
+                    for row in 0..values.len() {
+                        let value = is_valid(column, row).then(|| Scalar::Int(values[row]));
+                        if covered[assigned[row] as usize] {
+                            assert!(
+                                filter.matches(value.as_ref()),
+                                "row {row} {value:?} in covered partition {} of {filter:?}",
+                                assigned[row]
+                            );
+                        }
+                    }
+                }
+            }
+            assert!(covered_any, "{partitioner:?} covers nothing");
+            // Other kinds' bounds imply nothing.
+            let float = filter(vec![Term::Range(Range::closed(
+                Scalar::Float(-1e9),
+                Scalar::Float(1e9),
+            ))]);
+            assert!(
+                !partitioner
+                    .covered(&float, PhysicalKind::Int)
+                    .contains(&true)
+            );
         }
     }
 
