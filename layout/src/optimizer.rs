@@ -52,6 +52,10 @@ pub struct CostModel {
     /// Nanoseconds to visit one cell: find its run in a block, narrow it, look up its
     /// metadata.
     pub per_cell_ns: f64,
+    /// Nanoseconds every scan costs whatever it reads (planning, the delta's iterator).
+    pub per_query_ns: f64,
+    /// Nanoseconds to return one matching row (its projected columns into Arrow).
+    pub per_match_ns: f64,
     /// Rows per block the engine cuts.
     pub block_rows: u32,
 }
@@ -63,6 +67,8 @@ impl Default for CostModel {
             per_row_ns: 2.0,
             per_block_ns: 5_000.0,
             per_cell_ns: 150.0,
+            per_query_ns: 60_000.0,
+            per_match_ns: 4.0,
             block_rows: 65_536,
         }
     }
@@ -783,7 +789,9 @@ impl Context {
                     query.rows_scanned += rows;
                 }
             }
-            query.cost_ns = query.cells_visited * self.cost.per_cell_ns
+            query.cost_ns = self.cost.per_query_ns
+                + query.rows_matched * self.cost.per_match_ns
+                + query.cells_visited * self.cost.per_cell_ns
                 + query.blocks_visited * self.cost.per_block_ns
                 + query.rows_scanned * self.cost.per_row_ns;
             // Summed as logarithms: the estimate is the geometric mean (see `CostEstimate`).

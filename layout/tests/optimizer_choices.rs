@@ -249,9 +249,13 @@ fn skew_that_differs_by_region_gets_a_grid_tree() {
             }
         })
         .collect();
+    // Without the costs every layout pays alike (per scan, per returned row), so the ratio
+    // asserted below is that of the part a layout decides.
     let cost = CostModel {
         per_block_ns: 2_000.0,
         per_cell_ns: 500.0,
+        per_query_ns: 0.0,
+        per_match_ns: 0.0,
         block_rows: 8_192,
         ..CostModel::default()
     };
