@@ -830,11 +830,17 @@ pub(crate) fn relayout(
             end: old_end,
         },
     ];
-    state.versions.publish(|_| {
-        db.write(batch)
-            .map_err(storage(format!("switching the layout of table {table:?}")))?;
-        Ok::<_, Error>((next, garbage))
-    })?;
+    // The switch is written before the version lock is taken: readers read neither the
+    // manifest nor block metas from the store (only the in-memory version), and nothing
+    // else publishes meanwhile (the compaction lock is held), so a reader that pins the old
+    // version after this write still finds all it reads. Under the lock, a write that
+    // RocksDB stalls (flushes and L0 compactions run hot during a rewrite) held every point
+    // read and scan of the table back for seconds.
+    db.write(batch)
+        .map_err(storage(format!("switching the layout of table {table:?}")))?;
+    state
+        .versions
+        .publish(|_| Ok::<_, Error>((next, garbage)))?;
     reclaim(db, state)?;
     Ok(RelayoutReport {
         layout: layout.describe(),
