@@ -330,11 +330,14 @@ impl Table {
             bytes += (key.len() + value.len()) as u64;
             write.put_cf(delta, &key, &value);
         }
+        // Counted before the write, under the writer lock: a reader that finds no delta
+        // bytes skips delta, so none may be visible while the count still says 0.
+        let total = self.count_delta(bytes);
         self.db
             .write(write)
             .map_err(storage(format!("inserting into table {:?}", self.name())))?;
         drop(writer);
-        self.wrote(bytes);
+        self.compact_if_due(total);
         Ok(())
     }
 
@@ -364,17 +367,23 @@ impl Table {
             bytes += (key.len() + tombstone.len()) as u64;
             write.put_cf(delta, key, &tombstone);
         }
+        let total = self.count_delta(bytes);
         self.db
             .write(write)
             .map_err(storage(format!("deleting from table {:?}", self.name())))?;
         drop(writer);
-        self.wrote(bytes);
+        self.compact_if_due(total);
         Ok(())
     }
 
-    /// Counts written delta bytes and queues a background compaction past the threshold.
-    fn wrote(&self, bytes: u64) {
-        let total = self.state.delta_bytes.fetch_add(bytes, Ordering::SeqCst) + bytes;
+    /// Counts delta bytes about to be written (a failed write only over-counts); returns the
+    /// total.
+    fn count_delta(&self, bytes: u64) -> u64 {
+        self.state.delta_bytes.fetch_add(bytes, Ordering::SeqCst) + bytes
+    }
+
+    /// Queues a background compaction once the delta holds `total` bytes past the threshold.
+    fn compact_if_due(&self, total: u64) {
         if total >= self.db.compaction_threshold
             && !self.state.scheduled.swap(true, Ordering::AcqRel)
             && !self.db.schedule_compaction(self.state.meta.id())
@@ -433,15 +442,27 @@ impl Table {
         for generation in live {
             let lower = delta_key(table_id, generation, &primary_key, 0);
             let newest = delta_key(table_id, generation, &primary_key, u64::MAX);
+            // Read forward over the key's versions, between tight bounds. A backward seek
+            // from the newest version walked, when the generation held none, back over
+            // every range-deleted key of the generations folded before it (seconds after
+            // a large load), before it stopped at the lower bound.
+            let mut upper = newest.clone();
+            upper.push(0);
             let mut options = ReadOptions::default();
-            options.set_iterate_lower_bound(lower);
+            options.set_iterate_lower_bound(lower.clone());
+            options.set_iterate_upper_bound(upper);
             let mut iterator = snapshot.raw_iterator_cf_opt(delta, options);
-            iterator.seek_for_prev(&newest);
-            let found = match iterator.item() {
-                Some((found, value)) if found.len() == newest.len() => {
-                    Some(self.decode(found, value)?)
+            iterator.seek(&lower);
+            let mut last: Option<(Vec<u8>, Vec<u8>)> = None;
+            while let Some((found, value)) = iterator.item() {
+                if found.len() == newest.len() {
+                    last = Some((found.to_vec(), value.to_vec()));
                 }
-                _ => None,
+                iterator.next();
+            }
+            let found = match last {
+                Some((found, value)) => Some(self.decode(&found, &value)?),
+                None => None,
             };
             iterator
                 .status()
