@@ -156,6 +156,20 @@ impl GridTree {
         &self.root
     }
 
+    /// The grid of the leaf holding `cell` (the last leaf whose first cell is at or below
+    /// it) and that first cell; `None` past the tree's cells.
+    fn leaf_of(&self, cell: CellId) -> Option<(&Grid, CellId)> {
+        if cell >= self.offsets.last().copied().unwrap_or(0) {
+            return None;
+        }
+        let leaf = self
+            .offsets
+            .partition_point(|&first| first <= cell)
+            .saturating_sub(1);
+        let offset = self.offsets.get(leaf).copied().unwrap_or(0);
+        self.leaf_grids().get(leaf).map(|grid| (*grid, offset))
+    }
+
     fn leaf_grids(&self) -> Vec<&Grid> {
         let mut leaves = Vec::new();
         self.root.leaves(&mut leaves);
@@ -347,31 +361,16 @@ impl Layout for GridTree {
     }
 
     fn narrowing(&self, predicate: &Predicate, cell: CellId) -> Predicate {
-        // The leaf holding the cell: the last whose first cell is at or below it.
-        let leaf = self
-            .offsets
-            .partition_point(|&first| first <= cell)
-            .saturating_sub(1);
-        let offset = self.offsets.get(leaf).copied().unwrap_or(0);
-        match self.leaf_grids().get(leaf) {
-            Some(grid) if cell < self.offsets.last().copied().unwrap_or(0) => {
-                grid.narrowing(predicate, cell - offset)
-            }
-            _ => predicate.clone(),
+        match self.leaf_of(cell) {
+            Some((grid, offset)) => grid.narrowing(predicate, cell - offset),
+            None => predicate.clone(),
         }
     }
 
     fn narrowing_representative(&self, cell: CellId) -> CellId {
-        let leaf = self
-            .offsets
-            .partition_point(|&first| first <= cell)
-            .saturating_sub(1);
-        let offset = self.offsets.get(leaf).copied().unwrap_or(0);
-        match self.leaf_grids().get(leaf) {
-            Some(grid) if cell < self.offsets.last().copied().unwrap_or(0) => {
-                offset + grid.narrowing_representative(cell - offset)
-            }
-            _ => cell,
+        match self.leaf_of(cell) {
+            Some((grid, offset)) => offset + grid.narrowing_representative(cell - offset),
+            None => cell,
         }
     }
 
