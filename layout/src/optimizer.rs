@@ -6,7 +6,7 @@
 //! layout assigns the sample's rows to cells, [`Layout::cells`] names the cells a query
 //! visits, and inside each visited cell the rows a scan reads are those within the query's
 //! range on the sort column (the engine narrows to them with its position models or a
-//! binary search). Blocks are counted as the engine cuts them: small cells packed in cell
+//! search). Blocks are counted as the engine cuts them: small cells packed in cell
 //! order share a block, which a query pays for once. Rows, blocks and cells are scaled from
 //! the sample to the table and priced by a [`CostModel`] the engine fills from its own
 //! measurements.
@@ -16,8 +16,9 @@
 //! cut into coarse ranges; a grid sorted by a less useful column must be estimated 10%
 //! cheaper to win, so near ties do not flip with timing noise), whose partitions per column are found by a greedy search over
 //! powers of two (value sets for columns with few distinct values): one column doubled or
-//! halved, or, when no such step helps, one doubled and another halved, each also tried with functional mappings of correlated integer columns
-//! onto the sort column; the best grid with correlated column pairs partitioned
+//! halved, or, when no such step helps, one doubled and another halved, each also tried with
+//! functional mappings onto the sort column of correlated integer columns (of any filtered
+//! column, not only the most useful few: a mapping adds no cells); the best grid with correlated column pairs partitioned
 //! conditionally; and grid trees that split the best grid's space where the workload
 //! differs, with a grid searched for each side. The search is deterministic and bounded by
 //! [`Constraints::evaluations_max`]; grid candidates are assigned from cached per-row model
@@ -815,7 +816,7 @@ impl Context {
         }
     }
 
-    /// The columns worth laying out by, most useful first.
+    /// Every column the workload filters on, most useful first.
     fn column_uses(&self) -> Vec<ColumnUse> {
         let rows = self.rows().max(1) as f64;
         let mut uses: Vec<ColumnUse> = Vec::new();
@@ -856,7 +857,6 @@ impl Context {
                 .total_cmp(&a.power())
                 .then_with(|| a.name.cmp(&b.name))
         });
-        uses.truncate(COLUMNS_CONSIDERED);
         uses
     }
 
@@ -1080,7 +1080,10 @@ impl Context {
 
     fn run(&self) -> Optimized {
         let mut candidates: Vec<(String, CostEstimate)> = Vec::new();
-        let uses = self.column_uses();
+        // Every filtered column may be mapped onto the sort column (a mapping adds no cells);
+        // the grid, curves and trees consider the most useful few.
+        let all_uses = self.column_uses();
+        let uses = all_uses.get(..COLUMNS_CONSIDERED).unwrap_or(&all_uses);
         if self.workload.is_empty() || uses.is_empty() {
             let layout = self.default_layout();
             let estimate = self.evaluate(layout.as_ref()).unwrap_or_default();
@@ -1147,7 +1150,7 @@ impl Context {
         let searches: usize = sorts
             .iter()
             .map(|sort| {
-                1 + sort.is_some_and(|usage| !self.mappings_for(&usage.name, &uses).is_empty())
+                1 + sort.is_some_and(|usage| !self.mappings_for(&usage.name, &all_uses).is_empty())
                     as usize
             })
             .sum();
@@ -1187,7 +1190,7 @@ impl Context {
                     }
                 })
                 .collect();
-            let mapped = sort_name.map_or_else(Vec::new, |name| self.mappings_for(name, &uses));
+            let mapped = sort_name.map_or_else(Vec::new, |name| self.mappings_for(name, &all_uses));
             let plans = if mapped.is_empty() {
                 vec![Vec::new()]
             } else {
@@ -1268,7 +1271,7 @@ impl Context {
         }
         if let Some(plan) = best_grid {
             self.start_phase(1.0);
-            let tree = self.search_tree(&plan, &uses);
+            let tree = self.search_tree(&plan, uses);
             consider(
                 Box::new(plan.grid),
                 plan.estimate,
