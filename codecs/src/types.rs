@@ -581,6 +581,50 @@ impl<'a> Picked<'a> {
         Ok(Self::Runs { rows, runs })
     }
 
+    /// The rows of `runs` (ascending, disjoint ranges), given as `rows` too, checked against
+    /// a column of `len` values in time proportional to the runs, not the rows: for a caller
+    /// that knows its rows as ranges. Adjacent runs are merged; an error if the runs overlap,
+    /// descend, reach past `len`, or do not hold `rows.len()` rows.
+    pub fn from_runs(
+        rows: &'a [u32],
+        runs: impl IntoIterator<Item = std::ops::Range<usize>>,
+        len: usize,
+    ) -> Result<Self> {
+        let mut merged: Vec<std::ops::Range<usize>> = Vec::new();
+        let mut total = 0usize;
+        for run in runs.into_iter().filter(|run| !run.is_empty()) {
+            total += run.len();
+            match merged.last_mut() {
+                Some(last) if last.end == run.start => last.end = run.end,
+                Some(last) if last.end > run.start => {
+                    return Err(CodecError::InvalidColumn(format!(
+                        "runs {last:?} and {run:?} overlap or descend"
+                    )));
+                }
+                _ => merged.push(run),
+            }
+        }
+        if let Some(last) = merged.last()
+            && last.end > len
+        {
+            return Err(CodecError::InvalidColumn(format!(
+                "run {last:?} is past the end of a column of {len} values"
+            )));
+        }
+        if total != rows.len() {
+            return Err(CodecError::InvalidColumn(format!(
+                "{} rows given for runs of {total}",
+                rows.len()
+            )));
+        }
+        Ok(match &merged[..] {
+            [] => Self::Run(0..0),
+            [only] => Self::Run(only.clone()),
+            _ if merged.len() * ROWS_PER_RUN > rows.len() => Self::Rows(rows),
+            _ => Self::Runs { rows, runs: merged },
+        })
+    }
+
     /// `cast` of the picked values of `values` (the column's values, or any slice as long),
     /// in order; a row outside `values` gives `cast` of the default value.
     pub fn map<T: Copy + Default, N>(&self, values: &[T], cast: impl Fn(T) -> N) -> Vec<N> {

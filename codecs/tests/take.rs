@@ -157,3 +157,31 @@ fn ascending_rows_in_long_runs_are_copied_run_by_run() {
         Picked::Rows(&scattered)
     );
 }
+
+#[test]
+fn picked_from_runs_agrees_with_the_check_of_its_rows() {
+    use tessera_codecs::Picked;
+    let cases: [&[std::ops::Range<usize>]; 6] = [
+        &[],
+        &[3..7, 7..7],
+        &[3..7, 7..9],
+        &[0..20, 30..50],
+        &[0..1, 2..3, 4..5],
+        &[5..5, 10..30, 30..30, 40..64],
+    ];
+    for runs in cases {
+        let rows: Vec<u32> = runs
+            .iter()
+            .flat_map(|run| run.clone())
+            .map(|row| row as u32)
+            .collect();
+        let picked = Picked::from_runs(&rows, runs.iter().cloned(), 64).unwrap();
+        assert_eq!(picked, Picked::check(&rows, 64).unwrap(), "{runs:?}");
+    }
+    let rows: Vec<u32> = (0..10).collect();
+    // Overlapping, descending, past the end, or not the rows given.
+    assert!(Picked::from_runs(&rows, [0..6, 5..9], 64).is_err());
+    assert!(Picked::from_runs(&rows, [6..10, 0..6], 64).is_err());
+    assert!(Picked::from_runs(&rows, std::iter::once(60..70), 64).is_err());
+    assert!(Picked::from_runs(&rows, std::iter::once(0..9), 64).is_err());
+}

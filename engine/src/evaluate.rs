@@ -185,6 +185,27 @@ impl Selection {
     }
 
     /// The selected rows, ascending.
+    /// The selected rows, ascending, and, when every row of the ranges the selection began
+    /// with is still selected (no filter ran or every one passed), those ranges: the rows
+    /// come out by counting, and the caller can copy them range by range without a check
+    /// per row.
+    pub(crate) fn into_rows_and_runs(self) -> (Vec<u32>, Option<Vec<std::ops::Range<usize>>>) {
+        match self {
+            Self::Masks(masks) if count_set(&masks.mask) == masks.mask.len() => {
+                let runs: Vec<std::ops::Range<usize>> = masks
+                    .iter()
+                    .map(|(first, mask)| first..first + mask.len())
+                    .collect();
+                let mut rows = Vec::with_capacity(masks.mask.len());
+                for run in &runs {
+                    rows.extend(run.start as u32..run.end as u32);
+                }
+                (rows, Some(runs))
+            }
+            other => (other.into_rows(), None),
+        }
+    }
+
     pub(crate) fn into_rows(self) -> Vec<u32> {
         match self {
             Self::Masks(masks) => {
@@ -603,6 +624,23 @@ mod tests {
             column: "c".to_owned(),
             terms,
         }
+    }
+
+    /// Untouched ranges come back as themselves; once a row is dropped, only the rows do.
+    #[test]
+    fn whole_ranges_come_back_as_runs() {
+        let ranges = [2..5, 9..9, 10..12];
+        let (rows, runs) = Selection::ranges(&ranges).into_rows_and_runs();
+        assert_eq!(rows, [2, 3, 4, 10, 11]);
+        assert_eq!(runs, Some(vec![2..5, 10..12]));
+        let mut selection = Selection::ranges(&ranges);
+        selection.deselect(3);
+        let (rows, runs) = selection.into_rows_and_runs();
+        assert_eq!(rows, [2, 4, 10, 11]);
+        assert_eq!(runs, None);
+        let (rows, runs) = Selection::ranges(&[]).into_rows_and_runs();
+        assert!(rows.is_empty());
+        assert_eq!(runs, Some(Vec::new()));
     }
 
     /// The vectorized filter agrees with `ColumnFilter::matches` row by row.

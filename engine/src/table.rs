@@ -914,13 +914,18 @@ impl Table {
                     Ok(!overlay.contains_key(&key))
                 })?;
             }
-            let mut rows_selected = selection.into_rows();
+            let (mut rows_selected, runs) = selection.into_rows_and_runs();
+            let whole = rows_selected.len() <= limit - matched;
             rows_selected.truncate(limit - matched);
             if rows_selected.is_empty() {
                 continue;
             }
-            // Checked once against the block's rows, which every chunk of it holds.
-            let picked = Picked::check(&rows_selected, rows)?;
+            // Checked once against the block's rows, which every chunk of it holds: by its
+            // runs when the selection still is the narrowed ranges, else row by row.
+            let picked = match runs {
+                Some(runs) if whole => Picked::from_runs(&rows_selected, runs, rows)?,
+                _ => Picked::check(&rows_selected, rows)?,
+            };
             let mut arrays: Vec<ArrayRef> = Vec::with_capacity(projection.len());
             for &index in &projection {
                 let column = read_column(index, &mut stats)?;
