@@ -541,6 +541,11 @@ pub enum Picked<'a> {
 /// Rows per run, on average, above which ascending rows are copied run by run.
 const ROWS_PER_RUN: usize = 8;
 
+/// Whether `rows` rows in `runs` runs are too short on average to copy run by run.
+fn fragmented(runs: usize, rows: usize) -> bool {
+    runs.saturating_mul(ROWS_PER_RUN) > rows
+}
+
 impl<'a> Picked<'a> {
     /// Checks `rows` against a column of `len` values. A row past the end is an error.
     pub fn check(rows: &'a [u32], len: usize) -> Result<Self> {
@@ -566,7 +571,7 @@ impl<'a> Picked<'a> {
         if breaks == 0 {
             return Ok(Self::Run(first as usize..last as usize + 1));
         }
-        if (breaks + 1) * ROWS_PER_RUN > rows.len() {
+        if fragmented(breaks + 1, rows.len()) {
             return Ok(Self::Rows(rows));
         }
         let mut runs = Vec::with_capacity(breaks + 1);
@@ -620,7 +625,7 @@ impl<'a> Picked<'a> {
         Ok(match &merged[..] {
             [] => Self::Run(0..0),
             [only] => Self::Run(only.clone()),
-            _ if merged.len() * ROWS_PER_RUN > rows.len() => Self::Rows(rows),
+            _ if fragmented(merged.len(), rows.len()) => Self::Rows(rows),
             _ => Self::Runs { rows, runs: merged },
         })
     }

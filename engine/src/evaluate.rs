@@ -184,7 +184,6 @@ impl Selection {
         let _infallible = self.try_retain(|row| Ok(keep(row)));
     }
 
-    /// The selected rows, ascending.
     /// The selected rows, ascending, and, when every row of the ranges the selection began
     /// with is still selected (no filter ran or every one passed), those ranges: the rows
     /// come out by counting, and the caller can copy them range by range without a check
@@ -206,6 +205,7 @@ impl Selection {
         }
     }
 
+    /// The selected rows, ascending.
     pub(crate) fn into_rows(self) -> Vec<u32> {
         match self {
             Self::Masks(masks) => {

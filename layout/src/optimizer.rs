@@ -18,8 +18,8 @@
 //! powers of two (value sets for columns with few distinct values): one column doubled or
 //! halved, or, when no such step helps, one doubled and another halved, each also tried with
 //! functional mappings onto the sort column of correlated integer columns (of any filtered
-//! column, not only the most useful few: a mapping adds no cells); the best grid with correlated column pairs partitioned
-//! conditionally; and grid trees that split the best grid's space where the workload
+//! column, not only the most useful few: a mapping adds no cells); the best grid with
+//! correlated column pairs partitioned conditionally; and grid trees that split the best grid's space where the workload
 //! differs, with a grid searched for each side. The search is deterministic and bounded by
 //! [`Constraints::evaluations_max`]; grid candidates are assigned from cached per-row model
 //! ranks, so an evaluation costs a pass over the sample plus the workload's cell visits.

@@ -283,42 +283,28 @@ fn interpolated_partition_point(run: &[i64], below: impl Fn(f64) -> bool, key: f
     } else {
         run.len() / 2
     };
-    // Bracket the answer in (low, high]: `holds(low)` and `!holds(high)`.
-    let (mut low, mut high);
+    // Gallop from the guess to a bracket (low, high] with `holds(low)` and `!holds(high)`,
+    // then leave the bracket to the standard binary search.
+    let (mut low, mut high) = (guess, guess);
     let mut step = 1usize;
     if holds(guess) {
-        low = guess;
-        loop {
-            let next = low.saturating_add(step).min(run.len() - 1);
-            if !holds(next) {
-                high = next;
-                break;
-            }
-            low = next;
+        while holds(high) {
+            low = high;
+            high = high.saturating_add(step).min(run.len() - 1);
             step = step.saturating_mul(2);
         }
     } else {
-        high = guess;
-        loop {
-            let next = high.saturating_sub(step);
-            if holds(next) {
-                low = next;
-                break;
-            }
-            high = next;
+        while !holds(low) {
+            high = low;
+            low = low.saturating_sub(step);
             step = step.saturating_mul(2);
         }
     }
-    // Binary search of the bracket.
-    while high - low > 1 {
-        let middle = low + (high - low) / 2;
-        if holds(middle) {
-            low = middle;
-        } else {
-            high = middle;
-        }
-    }
-    high
+    low + 1
+        + run
+            .get(low + 1..high)
+            .unwrap_or_default()
+            .partition_point(|&value| below(value as f64))
 }
 
 /// The first row of `rows` for which `reached` holds, `rows.end` if none; `reached` must
