@@ -16,14 +16,14 @@ use std::sync::atomic::Ordering;
 use tessera_codecs::Column;
 use tessera_layout::{
     ColumnSet, Constraints, CostEstimate, CostModel, Layout, LayoutChoice, Predicate, Workload,
-    build_layout, estimate_cost, optimize_with_report,
+    build_layout, estimate_cost, filtered_columns, optimize_with_report,
 };
 
 use crate::compaction::{RelayoutReport, compact_table, relayout};
 use crate::db::{CF_CATALOG, DbInner, storage};
 use crate::error::{Error, Result};
 use crate::evaluate::{concat, take};
-use crate::table::{Table, TableState, read_chunk};
+use crate::table::{ScanStats, Table, TableState, read_chunk};
 
 /// Catalog key prefix of workload logs; the table id (u32 BE) follows.
 pub const WORKLOAD_KEY_PREFIX: &[u8] = b"workload/";
@@ -82,20 +82,29 @@ pub struct OptimizeReport {
     pub relayout: Option<RelayoutReport>,
 }
 
-/// Records a scan's predicate (when it filters) and persists the log now and then; returns
-/// whether the table is due for an automatic layout check.
+/// Records a scan's predicate (when it filters) and, when it found every chunk it read
+/// decoded in the cache, its cost; persists the log now and then; returns whether the table
+/// is due for an automatic layout check.
+///
+/// A scan that decoded chunks paid once for what later scans get from the cache (after an
+/// open or a rewrite); the optimizer prices layouts as the steady state serves them.
 pub(crate) fn record_scan(
     db: &DbInner,
     state: &TableState,
     predicate: &Predicate,
     nanos: u64,
-    rows_scanned: u64,
-    blocks_scanned: u64,
+    stats: &ScanStats,
 ) -> bool {
-    state
-        .scan_costs
-        .lock()
-        .record(nanos, rows_scanned, blocks_scanned);
+    if stats.chunks_decoded == 0 {
+        // Priced as the optimizer prices it: per value filtered, on the layout scanned.
+        let sort_column = state.versions.pin().layout.sort_column();
+        let columns = filtered_columns(predicate, sort_column.as_deref()) as u64;
+        state.scan_costs.lock().record(
+            nanos,
+            stats.rows_scanned.saturating_mul(columns),
+            stats.blocks_scanned,
+        );
+    }
     if predicate.filters.is_empty() {
         return false;
     }
@@ -175,66 +184,71 @@ fn sample(db: &DbInner, state: &TableState) -> Result<(Vec<Column>, u64)> {
 }
 
 /// What the table's scans cost, as sums for a least-squares fit of each scan's wall time on
-/// the rows and the blocks it read: the optimizer's per-row and per-block costs, measured on
-/// this engine, this machine and this table instead of assumed.
+/// the values it filtered (rows scanned times [`filtered_columns`]) and the blocks it read:
+/// the optimizer's per-value and per-block costs, measured on this engine, this machine and
+/// this table instead of assumed.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct ScanCosts {
     scans: u64,
     nanos: f64,
-    rows: f64,
-    rows_rows: f64,
+    values: f64,
+    values_values: f64,
     blocks_blocks: f64,
-    rows_blocks: f64,
-    rows_nanos: f64,
+    values_blocks: f64,
+    values_nanos: f64,
     blocks_nanos: f64,
 }
 
-/// Rows scanned before measured costs replace the defaults.
-const FIT_ROWS_MIN: f64 = 1_000_000.0;
+/// Values filtered before measured costs replace the defaults.
+const FIT_VALUES_MIN: f64 = 1_000_000.0;
 /// Scans before the per-block cost is fitted.
 const FIT_SCANS_MIN: u64 = 32;
-/// Above this squared correlation of rows and blocks over the scans (every block read
-/// whole, as in an arrival-order table), the two costs cannot be told apart.
+/// Above this squared correlation of values and blocks over the scans (every block read
+/// whole, as in an arrival-order table, by queries of as many columns), the two costs
+/// cannot be told apart.
 const FIT_COLLINEAR: f64 = 0.9;
 
 impl ScanCosts {
     /// Adds one scan.
-    pub(crate) fn record(&mut self, nanos: u64, rows: u64, blocks: u64) {
-        let (t, r, b) = (nanos as f64, rows as f64, blocks as f64);
+    pub(crate) fn record(&mut self, nanos: u64, values: u64, blocks: u64) {
+        let (t, v, b) = (nanos as f64, values as f64, blocks as f64);
         self.scans += 1;
         self.nanos += t;
-        self.rows += r;
-        self.rows_rows += r * r;
+        self.values += v;
+        self.values_values += v * v;
         self.blocks_blocks += b * b;
-        self.rows_blocks += r * b;
-        self.rows_nanos += r * t;
+        self.values_blocks += v * b;
+        self.values_nanos += v * t;
         self.blocks_nanos += b * t;
     }
 
-    /// The cost model: the default until enough rows were scanned; then wall time over rows
-    /// as the per-row cost, and, once rows and blocks varied apart, both costs from the fit
-    /// `nanos = per_row * rows + per_block * blocks` when it gives plausible positive costs.
+    /// The cost model: the default until enough values were filtered; then wall time over
+    /// values as the per-value cost, and, once values and blocks varied apart, both costs
+    /// from the fit `nanos = per_value * values + per_block * blocks` when it gives
+    /// plausible positive costs.
     pub(crate) fn model(&self) -> CostModel {
         let mut model = CostModel {
             block_rows: crate::block::BLOCK_ROWS as u32,
             ..CostModel::default()
         };
-        if self.rows < FIT_ROWS_MIN {
+        if self.values < FIT_VALUES_MIN {
             return model;
         }
-        model.per_row_ns = (self.nanos / self.rows).clamp(0.2, 200.0);
-        let determinant = self.rows_rows * self.blocks_blocks - self.rows_blocks.powi(2);
-        let correlation = self.rows_blocks.powi(2) / (self.rows_rows * self.blocks_blocks);
+        model.per_value_ns = (self.nanos / self.values).clamp(0.2, 200.0);
+        let determinant = self.values_values * self.blocks_blocks - self.values_blocks.powi(2);
+        let correlation = self.values_blocks.powi(2) / (self.values_values * self.blocks_blocks);
         let separable = correlation.is_finite() && correlation < FIT_COLLINEAR;
         if self.scans < FIT_SCANS_MIN || !separable || determinant <= 0.0 {
             return model;
         }
-        let per_row = (self.rows_nanos * self.blocks_blocks - self.blocks_nanos * self.rows_blocks)
+        let per_value = (self.values_nanos * self.blocks_blocks
+            - self.blocks_nanos * self.values_blocks)
             / determinant;
-        let per_block =
-            (self.blocks_nanos * self.rows_rows - self.rows_nanos * self.rows_blocks) / determinant;
-        if (0.2..=200.0).contains(&per_row) && (100.0..=10_000_000.0).contains(&per_block) {
-            model.per_row_ns = per_row;
+        let per_block = (self.blocks_nanos * self.values_values
+            - self.values_nanos * self.values_blocks)
+            / determinant;
+        if (0.2..=200.0).contains(&per_value) && (100.0..=10_000_000.0).contains(&per_block) {
+            model.per_value_ns = per_value;
             model.per_block_ns = per_block;
         }
         model
@@ -381,24 +395,24 @@ impl Table {
 mod tests {
     use super::*;
 
-    /// Scans whose time is `per_row * rows + per_block * blocks`, rows and blocks varying
-    /// apart or together.
-    fn costs(scans: &[(u64, u64)], per_row: f64, per_block: f64) -> ScanCosts {
+    /// Scans whose time is `per_value * values + per_block * blocks`, values and blocks
+    /// varying apart or together.
+    fn costs(scans: &[(u64, u64)], per_value: f64, per_block: f64) -> ScanCosts {
         let mut costs = ScanCosts::default();
-        for &(rows, blocks) in scans {
-            let nanos = per_row * rows as f64 + per_block * blocks as f64;
-            costs.record(nanos as u64, rows, blocks);
+        for &(values, blocks) in scans {
+            let nanos = per_value * values as f64 + per_block * blocks as f64;
+            costs.record(nanos as u64, values, blocks);
         }
         costs
     }
 
     #[test]
-    fn the_fit_recovers_per_row_and_per_block_costs() {
+    fn the_fit_recovers_per_value_and_per_block_costs() {
         let scans: Vec<(u64, u64)> = (0..64)
             .map(|i| (10_000 + (i * 7_919 % 64) * 20_000, 1 + (i * 31 % 17)))
             .collect();
         let model = costs(&scans, 1.5, 4_000.0).model();
-        assert!((model.per_row_ns - 1.5).abs() < 0.01, "{model:?}");
+        assert!((model.per_value_ns - 1.5).abs() < 0.01, "{model:?}");
         assert!((model.per_block_ns - 4_000.0).abs() < 10.0, "{model:?}");
     }
 
@@ -410,10 +424,10 @@ mod tests {
         let model = costs(&whole, 1.5, 4_000.0).model();
         assert_eq!(model.per_block_ns, default.per_block_ns);
         let mean = (1.5 * 65_536.0 + 4_000.0) / 65_536.0;
-        assert!((model.per_row_ns - mean).abs() < 0.01, "{model:?}");
-        // Too few rows: the defaults.
+        assert!((model.per_value_ns - mean).abs() < 0.01, "{model:?}");
+        // Too few values: the defaults.
         let model = costs(&[(1_000, 1), (2_000, 3)], 1.5, 4_000.0).model();
-        assert_eq!(model.per_row_ns, default.per_row_ns);
+        assert_eq!(model.per_value_ns, default.per_value_ns);
         // An implausible fit (blocks that save time) falls back too.
         let scans: Vec<(u64, u64)> = (0..64)
             .map(|i| (1_000_000 + (i * 7_919 % 64) * 20_000, 1 + (i * 31 % 17)))

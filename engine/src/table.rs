@@ -164,6 +164,9 @@ pub struct ScanStats {
     /// Bytes the scan needed: encoded chunk bytes of the columns read from each block
     /// (whether or not the chunk cache held them decoded) plus delta keys and values.
     pub bytes_read: u64,
+    /// Column chunks the decoded-chunk cache did not hold, which this scan read from
+    /// storage and decoded.
+    pub chunks_decoded: u64,
 }
 
 /// How a scan went, for `explain`.
@@ -570,8 +573,7 @@ impl Table {
             &self.state,
             &predicate,
             started.elapsed().as_nanos() as u64,
-            result.1.rows_scanned,
-            result.1.blocks_scanned,
+            &result.1,
         );
         if due {
             self.db.schedule_tuning(&self.state);
@@ -770,7 +772,8 @@ impl Table {
                         }
                     }
                 }
-                let column = self.chunk(block, index)?;
+                let (column, decoded) = fetch_chunk(&self.db, &self.state, block, index)?;
+                stats.chunks_decoded += u64::from(decoded);
                 fetched.push((index, Arc::clone(&column)));
                 Ok(column)
             };
@@ -806,6 +809,24 @@ impl Table {
                     .all(|filter| matches!(filter.terms[..], [Term::Range(_)]));
             // The filters the layout implies for every run left: they need not run.
             let mut implied_everywhere = if current { u64::MAX } else { 0 };
+            // Runs searched one after another each wait on memory for their first reads;
+            // those reads are issued for all of the block's runs first, to overlap.
+            if let (Some(_), None, Some(index)) = (sort_column, &model, sort_index)
+                && block.runs.len() > 1
+            {
+                let runs: Vec<(std::ops::Range<u32>, &Span)> = block
+                    .cell_runs()
+                    .filter(|&(cell, _)| visited(cell))
+                    .filter_map(|(cell, run)| {
+                        let (_, spans) = narrowings.get(narrowing_of(&narrowing_at, cell))?;
+                        Some((run.start as u32..run.end.min(rows) as u32, spans.first()?))
+                    })
+                    .collect();
+                if !runs.is_empty() {
+                    let column = read_column(index, &mut stats)?;
+                    tessera_layout::prefetch_sorted_spans(&column, &runs);
+                }
+            }
             let mut ranges: Vec<std::ops::Range<usize>> = Vec::with_capacity(block.runs.len());
             for (cell, run) in block.cell_runs() {
                 let (mut first, mut past) = (run.start, run.end.min(rows));
@@ -1314,10 +1335,20 @@ pub(crate) fn read_chunk(
     block: &BlockMeta,
     column: usize,
 ) -> Result<Arc<Column>> {
+    fetch_chunk(db, state, block, column).map(|(chunk, _)| chunk)
+}
+
+/// [`read_chunk`], and whether the chunk had to be read from storage and decoded.
+fn fetch_chunk(
+    db: &DbInner,
+    state: &TableState,
+    block: &BlockMeta,
+    column: usize,
+) -> Result<(Arc<Column>, bool)> {
     let table_id = state.meta.id();
     let id = (table_id, block.id, column as u16);
     if let Some(cached) = db.cache.get(id) {
-        return Ok(cached);
+        return Ok((cached, false));
     }
     let name = state
         .meta
@@ -1367,5 +1398,5 @@ pub(crate) fn read_chunk(
     }
     let decoded = Arc::new(decoded);
     db.cache.insert(id, Arc::clone(&decoded));
-    Ok(decoded)
+    Ok((decoded, true))
 }

@@ -92,6 +92,12 @@ fn compacted_rows_are_pruned_found_replaced_and_deleted() {
         assert_eq!(all.stats.blocks_total, 3);
         assert_eq!(all.stats.blocks_scanned, 3);
         assert_eq!(all.explain.delta_rows, 0);
+        assert!(all.stats.chunks_decoded <= 3 * 6, "{:?}", all.stats);
+        let again = table.scan(ScanRequest::default()).unwrap();
+        assert_eq!(
+            again.stats.chunks_decoded, 0,
+            "the cache holds every chunk now"
+        );
 
         // Rows arrive in key order, so a narrow range of v lives in one block.
         let narrow = table
@@ -170,7 +176,15 @@ fn compacted_rows_are_pruned_found_replaced_and_deleted() {
         drop(table);
         drop(db);
         let db = Db::open(directory.path(), no_background()).unwrap();
-        check(&db.table("t").unwrap());
+        let reopened = db.table("t").unwrap();
+        let cold = reopened.scan(ScanRequest::default()).unwrap();
+        assert_eq!(
+            cold.stats.chunks_decoded,
+            cold.stats.blocks_scanned * 6,
+            "a reopened table decodes every chunk it reads, once: {:?}",
+            cold.stats
+        );
+        check(&reopened);
     }
 }
 

@@ -66,11 +66,11 @@ pub use grid::{DimensionMode, DimensionSpec, Grid, GridSpec};
 pub use layout::{CellId, ColumnSet, Implied, InsertionOrder, Layout, LayoutError, decode_layout};
 pub use optimizer::{
     Constraints, CostEstimate, CostModel, LayoutChoice, Optimized, build_layout, estimate_cost,
-    optimize, optimize_with_report,
+    filtered_columns, optimize, optimize_with_report,
 };
 pub use predicate::{ColumnFilter, Predicate, Range, Scalar, Term};
 pub use sort::{LearnedSorter, learned_sort_i64, sort_permutation, sort_permutation_i64};
 pub use sorted::Sorted;
 pub use tree::{GridTree, TreeNode};
 pub use workload::{Workload, decode_predicate, encode_predicate};
-pub use zonemap::{PositionModel, narrow_sorted, narrow_sorted_span};
+pub use zonemap::{PositionModel, narrow_sorted, narrow_sorted_span, prefetch_sorted_spans};
