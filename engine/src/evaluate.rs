@@ -293,8 +293,16 @@ pub(crate) fn kept_share(filter: &ColumnFilter, min_max: Option<(&Scalar, &Scala
     share.min(1.0)
 }
 
-/// Drops from `selection` every row of `column` the filter rejects.
-pub(crate) fn apply_filter(column: &Column, filter: &ColumnFilter, selection: &mut Selection) {
+/// Drops from `selection` every row of `column` the filter rejects. `skip`, when given,
+/// says per range of a masks selection (in order) that every row of it passes, so the
+/// filter need not look at it; a row-list selection, or a filter without a fast path,
+/// checks every row anyway.
+pub(crate) fn apply_filter(
+    column: &Column,
+    filter: &ColumnFilter,
+    selection: &mut Selection,
+    skip: Option<&[bool]>,
+) {
     let keep_nulls = filter.terms.iter().any(|term| matches!(term, Term::IsNull));
     let keep_present = filter
         .terms
@@ -333,11 +341,11 @@ pub(crate) fn apply_filter(column: &Column, filter: &ColumnFilter, selection: &m
                 .filter_map(|(low, high)| int_bounds(low, high))
                 .collect();
             if let [(low, high)] = bounds[..] {
-                select_by(values, validity, keep_nulls, selection, |value| {
+                select_by(values, validity, keep_nulls, selection, skip, |value| {
                     (low <= value) & (value <= high)
                 });
             } else {
-                select_by(values, validity, keep_nulls, selection, |value| {
+                select_by(values, validity, keep_nulls, selection, skip, |value| {
                     bounds
                         .iter()
                         .any(|&(low, high)| (low <= value) & (value <= high))
@@ -350,11 +358,11 @@ pub(crate) fn apply_filter(column: &Column, filter: &ColumnFilter, selection: &m
                 .filter_map(|(low, high)| decimal_bounds(low, high))
                 .collect();
             if let [(low, high)] = bounds[..] {
-                select_by(values, validity, keep_nulls, selection, |value| {
+                select_by(values, validity, keep_nulls, selection, skip, |value| {
                     (low <= value) & (value <= high)
                 });
             } else {
-                select_by(values, validity, keep_nulls, selection, |value| {
+                select_by(values, validity, keep_nulls, selection, skip, |value| {
                     bounds
                         .iter()
                         .any(|&(low, high)| (low <= value) & (value <= high))
@@ -368,11 +376,11 @@ pub(crate) fn apply_filter(column: &Column, filter: &ColumnFilter, selection: &m
                 .collect::<Option<Vec<_>>>()
             {
                 if let [bound] = bounds[..] {
-                    select_by(values, validity, keep_nulls, selection, |value| {
+                    select_by(values, validity, keep_nulls, selection, skip, |value| {
                         bound.contains(value)
                     });
                 } else {
-                    select_by(values, validity, keep_nulls, selection, |value| {
+                    select_by(values, validity, keep_nulls, selection, skip, |value| {
                         bounds.iter().any(|bound| bound.contains(value))
                     });
                 }
@@ -418,11 +426,17 @@ fn select_by<T: Copy>(
     validity: Option<&[bool]>,
     keep_nulls: bool,
     selection: &mut Selection,
+    skip: Option<&[bool]>,
     matches: impl Fn(T) -> bool,
 ) {
     match selection {
         Selection::Masks(masks) => {
+            let mut range = 0;
             let _infallible = masks.try_for_each_mut(|first, mask| {
+                range += 1;
+                if skip.and_then(|skip| skip.get(range - 1)) == Some(&true) {
+                    return Ok(());
+                }
                 let present = values.get(first..).unwrap_or_default();
                 match validity.map(|valid| valid.get(first..).unwrap_or_default()) {
                     Some(valid) if valid.len() >= mask.len() => {
@@ -744,15 +758,43 @@ mod tests {
                         .map(|row| row as u32)
                         .collect();
                     let mut mask = Selection::mask(first, before.clone());
-                    apply_filter(column, filter, &mut mask);
+                    apply_filter(column, filter, &mut mask, None);
                     assert_eq!(mask.into_rows(), expected, "{filter:?} mask from {first}");
                     let mut rows = Selection::mask(first, before.clone());
                     rows = Selection::Rows(rows.into_rows());
-                    apply_filter(column, filter, &mut rows);
+                    apply_filter(column, filter, &mut rows, None);
                     assert_eq!(rows.into_rows(), expected, "{filter:?} rows from {first}");
                 }
             }
         }
+    }
+
+    #[test]
+    fn ranges_marked_implied_keep_their_rows() {
+        let values: Vec<i64> = (0..40).collect();
+        let column = Column::new(LogicalType::Int64, ColumnValues::Int(values), None).unwrap();
+        let keep_below_ten = filter(vec![Term::Range(Range::closed(
+            Scalar::Int(i64::MIN),
+            Scalar::Int(9),
+        ))]);
+        let ranges = [0..5, 10..15, 20..25, 30..35];
+        let mut selection = Selection::ranges(&ranges);
+        // The second and fourth ranges' cells imply the filter: left alone.
+        apply_filter(
+            &column,
+            &keep_below_ten,
+            &mut selection,
+            Some(&[false, true, false, true]),
+        );
+        let expected: Vec<u32> = (0..5).chain(10..15).chain(30..35).collect();
+        assert_eq!(selection.into_rows(), expected);
+        // Without the marks the filter runs everywhere; a row list checks every row.
+        let mut everywhere = Selection::ranges(&ranges);
+        apply_filter(&column, &keep_below_ten, &mut everywhere, None);
+        assert_eq!(everywhere.into_rows(), (0..5).collect::<Vec<u32>>());
+        let mut rows = Selection::Rows((10..15).collect());
+        apply_filter(&column, &keep_below_ten, &mut rows, Some(&[true]));
+        assert_eq!(rows, Selection::Rows(Vec::new()));
     }
 
     #[test]

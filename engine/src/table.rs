@@ -828,10 +828,15 @@ impl Table {
                 }
             }
             let mut ranges: Vec<std::ops::Range<usize>> = Vec::with_capacity(block.runs.len());
+            // Per range: the filters its cell's partition implies, which need not run on it.
+            let mut ranges_implied: Vec<u64> = Vec::with_capacity(block.runs.len());
             for (cell, run) in block.cell_runs() {
                 let (mut first, mut past) = (run.start, run.end.min(rows));
                 if !current {
-                    ranges.push(first..past);
+                    if first < past {
+                        ranges.push(first..past);
+                        ranges_implied.push(0);
+                    }
                     continue;
                 }
                 if !visited(cell) {
@@ -860,7 +865,9 @@ impl Table {
                     }
                 }
                 if first < past {
-                    implied_everywhere &= implied.of_cell(cell);
+                    let of_cell = implied.of_cell(cell);
+                    implied_everywhere &= of_cell;
+                    ranges_implied.push(of_cell);
                     if sort_exact && let Some(index) = sort_index {
                         let column = read_column(index, &mut stats)?;
                         let passes = |row: usize| match value_at(&column, row) {
@@ -887,7 +894,7 @@ impl Table {
             stats.rows_scanned += left as u64;
             // Filters the block's zone maps prove for all its rows are skipped; the rest run
             // from the one estimated to keep the fewest rows, so later ones see fewer.
-            let mut filters: Vec<(f64, usize, &ColumnFilter)> = Vec::new();
+            let mut filters: Vec<(f64, u64, usize, &ColumnFilter)> = Vec::new();
             for &(bit, index, filter) in &filter_columns {
                 if (sort_exact && Some(index) == sort_index) || bit & implied_everywhere != 0 {
                     explain.filters_skipped += 1;
@@ -905,18 +912,25 @@ impl Table {
                     }
                     _ => filters.push((
                         zone.map_or(1.0, |(min_max, _)| kept_share(filter, min_max)),
+                        bit,
                         index,
                         filter,
                     )),
                 }
             }
             filters.sort_by(|a, b| a.0.total_cmp(&b.0));
-            for (_, index, filter) in filters {
+            for (_, bit, index, filter) in filters {
                 if left == 0 {
                     break;
                 }
                 let column = read_column(index, &mut stats)?;
-                apply_filter(&column, filter, &mut selection);
+                // Ranges of cells whose partition implies the filter keep their rows.
+                let implied_in: Vec<bool> = ranges_implied
+                    .iter()
+                    .map(|&implied| implied & bit != 0)
+                    .collect();
+                let skip = implied_in.contains(&true).then_some(&implied_in[..]);
+                apply_filter(&column, filter, &mut selection, skip);
                 left = selection.settle();
             }
             if !overlay.is_empty() {
