@@ -383,7 +383,13 @@ fn explain(index: usize, outcome: &Outcome, single: bool, text: &mut String) {
             outcome.answer.batch.num_rows()
         ),
     ));
-    lines.push(("bytes read".to_owned(), stats.bytes_read.to_string()));
+    lines.push((
+        "bytes read".to_owned(),
+        format!(
+            "{} ({} column chunks decoded, the rest from the cache)",
+            stats.bytes_read, stats.chunks_decoded
+        ),
+    ));
     if let Some(explain) = &outcome.answer.explain {
         lines.push((
             "engine phases".to_owned(),
