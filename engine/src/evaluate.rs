@@ -51,18 +51,18 @@ impl Masks {
             })
     }
 
-    /// Calls `visit` with each range's first row and its mask, in order; stops at its first
-    /// error.
+    /// Calls `visit` with each range's index, first row and mask, in order; stops at its
+    /// first error.
     fn try_for_each_mut(
         &mut self,
-        mut visit: impl FnMut(usize, &mut [bool]) -> Result<()>,
+        mut visit: impl FnMut(usize, usize, &mut [bool]) -> Result<()>,
     ) -> Result<()> {
         let mut rest: &mut [bool] = &mut self.mask;
         for (index, &(first, start)) in self.runs.iter().enumerate() {
             let end = self.runs.get(index + 1).map_or(start + rest.len(), |r| r.1);
             let len = (end - start).min(rest.len());
             let (run, tail) = std::mem::take(&mut rest).split_at_mut(len);
-            visit(first, run)?;
+            visit(index, first, run)?;
             rest = tail;
         }
         Ok(())
@@ -158,7 +158,7 @@ impl Selection {
     /// Keeps the selected rows `keep` accepts; stops at its first error.
     pub(crate) fn try_retain(&mut self, mut keep: impl FnMut(usize) -> Result<bool>) -> Result<()> {
         match self {
-            Self::Masks(masks) => masks.try_for_each_mut(|first, mask| {
+            Self::Masks(masks) => masks.try_for_each_mut(|_, first, mask| {
                 for (offset, slot) in mask.iter_mut().enumerate() {
                     if *slot {
                         *slot = keep(first + offset)?;
@@ -293,15 +293,15 @@ pub(crate) fn kept_share(filter: &ColumnFilter, min_max: Option<(&Scalar, &Scala
     share.min(1.0)
 }
 
-/// Drops from `selection` every row of `column` the filter rejects. `skip`, when given,
-/// says per range of a masks selection (in order) that every row of it passes, so the
+/// Drops from `selection` every row of `column` the filter rejects. `implied(range)` says,
+/// per range of a masks selection (by its index), that every row of it passes, so the
 /// filter need not look at it; a row-list selection, or a filter without a fast path,
 /// checks every row anyway.
 pub(crate) fn apply_filter(
     column: &Column,
     filter: &ColumnFilter,
     selection: &mut Selection,
-    skip: Option<&[bool]>,
+    implied: &dyn Fn(usize) -> bool,
 ) {
     let keep_nulls = filter.terms.iter().any(|term| matches!(term, Term::IsNull));
     let keep_present = filter
@@ -341,11 +341,11 @@ pub(crate) fn apply_filter(
                 .filter_map(|(low, high)| int_bounds(low, high))
                 .collect();
             if let [(low, high)] = bounds[..] {
-                select_by(values, validity, keep_nulls, selection, skip, |value| {
+                select_by(values, validity, keep_nulls, selection, implied, |value| {
                     (low <= value) & (value <= high)
                 });
             } else {
-                select_by(values, validity, keep_nulls, selection, skip, |value| {
+                select_by(values, validity, keep_nulls, selection, implied, |value| {
                     bounds
                         .iter()
                         .any(|&(low, high)| (low <= value) & (value <= high))
@@ -358,11 +358,11 @@ pub(crate) fn apply_filter(
                 .filter_map(|(low, high)| decimal_bounds(low, high))
                 .collect();
             if let [(low, high)] = bounds[..] {
-                select_by(values, validity, keep_nulls, selection, skip, |value| {
+                select_by(values, validity, keep_nulls, selection, implied, |value| {
                     (low <= value) & (value <= high)
                 });
             } else {
-                select_by(values, validity, keep_nulls, selection, skip, |value| {
+                select_by(values, validity, keep_nulls, selection, implied, |value| {
                     bounds
                         .iter()
                         .any(|&(low, high)| (low <= value) & (value <= high))
@@ -376,11 +376,11 @@ pub(crate) fn apply_filter(
                 .collect::<Option<Vec<_>>>()
             {
                 if let [bound] = bounds[..] {
-                    select_by(values, validity, keep_nulls, selection, skip, |value| {
+                    select_by(values, validity, keep_nulls, selection, implied, |value| {
                         bound.contains(value)
                     });
                 } else {
-                    select_by(values, validity, keep_nulls, selection, skip, |value| {
+                    select_by(values, validity, keep_nulls, selection, implied, |value| {
                         bounds.iter().any(|bound| bound.contains(value))
                     });
                 }
@@ -426,15 +426,13 @@ fn select_by<T: Copy>(
     validity: Option<&[bool]>,
     keep_nulls: bool,
     selection: &mut Selection,
-    skip: Option<&[bool]>,
+    implied: &dyn Fn(usize) -> bool,
     matches: impl Fn(T) -> bool,
 ) {
     match selection {
         Selection::Masks(masks) => {
-            let mut range = 0;
-            let _infallible = masks.try_for_each_mut(|first, mask| {
-                range += 1;
-                if skip.and_then(|skip| skip.get(range - 1)) == Some(&true) {
+            let _infallible = masks.try_for_each_mut(|range, first, mask| {
+                if implied(range) {
                     return Ok(());
                 }
                 let present = values.get(first..).unwrap_or_default();
@@ -758,11 +756,11 @@ mod tests {
                         .map(|row| row as u32)
                         .collect();
                     let mut mask = Selection::mask(first, before.clone());
-                    apply_filter(column, filter, &mut mask, None);
+                    apply_filter(column, filter, &mut mask, &|_| false);
                     assert_eq!(mask.into_rows(), expected, "{filter:?} mask from {first}");
                     let mut rows = Selection::mask(first, before.clone());
                     rows = Selection::Rows(rows.into_rows());
-                    apply_filter(column, filter, &mut rows, None);
+                    apply_filter(column, filter, &mut rows, &|_| false);
                     assert_eq!(rows.into_rows(), expected, "{filter:?} rows from {first}");
                 }
             }
@@ -780,20 +778,17 @@ mod tests {
         let ranges = [0..5, 10..15, 20..25, 30..35];
         let mut selection = Selection::ranges(&ranges);
         // The second and fourth ranges' cells imply the filter: left alone.
-        apply_filter(
-            &column,
-            &keep_below_ten,
-            &mut selection,
-            Some(&[false, true, false, true]),
-        );
+        apply_filter(&column, &keep_below_ten, &mut selection, &|range| {
+            range % 2 == 1
+        });
         let expected: Vec<u32> = (0..5).chain(10..15).chain(30..35).collect();
         assert_eq!(selection.into_rows(), expected);
         // Without the marks the filter runs everywhere; a row list checks every row.
         let mut everywhere = Selection::ranges(&ranges);
-        apply_filter(&column, &keep_below_ten, &mut everywhere, None);
+        apply_filter(&column, &keep_below_ten, &mut everywhere, &|_| false);
         assert_eq!(everywhere.into_rows(), (0..5).collect::<Vec<u32>>());
         let mut rows = Selection::Rows((10..15).collect());
-        apply_filter(&column, &keep_below_ten, &mut rows, Some(&[true]));
+        apply_filter(&column, &keep_below_ten, &mut rows, &|_| true);
         assert_eq!(rows, Selection::Rows(Vec::new()));
     }
 

@@ -807,8 +807,6 @@ impl Table {
                 && sort_filters
                     .iter()
                     .all(|filter| matches!(filter.terms[..], [Term::Range(_)]));
-            // The filters the layout implies for every run left: they need not run.
-            let mut implied_everywhere = if current { u64::MAX } else { 0 };
             // Runs searched one after another each wait on memory for their first reads;
             // those reads are issued for all of the block's runs first, to overlap.
             if let (Some(_), None, Some(index)) = (sort_column, &model, sort_index)
@@ -865,9 +863,7 @@ impl Table {
                     }
                 }
                 if first < past {
-                    let of_cell = implied.of_cell(cell);
-                    implied_everywhere &= of_cell;
-                    ranges_implied.push(of_cell);
+                    ranges_implied.push(implied.of_cell(cell));
                     if sort_exact && let Some(index) = sort_index {
                         let column = read_column(index, &mut stats)?;
                         let passes = |row: usize| match value_at(&column, row) {
@@ -890,6 +886,8 @@ impl Table {
                     selection.deselect(row as usize);
                 }
             }
+            // The filters the layout implies for every range left: they need not run.
+            let implied_everywhere = ranges_implied.iter().fold(u64::MAX, |all, &of| all & of);
             let mut left = selection.count();
             stats.rows_scanned += left as u64;
             // Filters the block's zone maps prove for all its rows are skipped; the rest run
@@ -925,12 +923,9 @@ impl Table {
                 }
                 let column = read_column(index, &mut stats)?;
                 // Ranges of cells whose partition implies the filter keep their rows.
-                let implied_in: Vec<bool> = ranges_implied
-                    .iter()
-                    .map(|&implied| implied & bit != 0)
-                    .collect();
-                let skip = implied_in.contains(&true).then_some(&implied_in[..]);
-                apply_filter(&column, filter, &mut selection, skip);
+                let implied_in =
+                    |range: usize| ranges_implied.get(range).is_some_and(|&of| of & bit != 0);
+                apply_filter(&column, filter, &mut selection, &implied_in);
                 left = selection.settle();
             }
             if !overlay.is_empty() {
