@@ -95,6 +95,9 @@ struct Args {
     /// Queries each layout serves, timed.
     #[arg(long, default_value_t = 96)]
     queries: usize,
+    /// Timed passes over the queries; each query's latency is its median over the passes.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    repeat: u32,
     /// Dataset of the shift scenario ("none" skips it). On lineitem the reversed mix leads
     /// with columns the first layout ignores; on the correlated table it barely matters.
     #[arg(long, default_value = "lineitem")]
@@ -702,19 +705,31 @@ fn serve(table: &Table, query: &Query) -> BenchResult<(Measured, String)> {
     ))
 }
 
-/// Serves the queries once to warm the caches, then once timed; checks that every layout
-/// matched the same rows as the first one measured.
+/// Serves the queries once to warm the caches, then `repeat` timed passes; a query's
+/// numbers are those of its median pass. Checks that every layout matched the same rows as
+/// the first one measured.
 fn measure(
     table: &Table,
     queries: &[Query],
+    repeat: u32,
     expected: Option<&[u64]>,
 ) -> BenchResult<Vec<Measured>> {
     for query in queries {
         serve(table, query)?;
     }
+    // Passes run over all queries in turn, so no query finds the caches warmed by itself.
+    let mut passes: Vec<Vec<Measured>> = vec![Vec::with_capacity(repeat as usize); queries.len()];
+    for _ in 0..repeat {
+        for (query, runs) in queries.iter().zip(&mut passes) {
+            runs.push(serve(table, query)?.0);
+        }
+    }
     let mut measured = Vec::with_capacity(queries.len());
-    for (index, query) in queries.iter().enumerate() {
-        let (one, _) = serve(table, query)?;
+    for (index, (query, mut runs)) in queries.iter().zip(passes).enumerate() {
+        runs.sort_by_key(|run| run.latency);
+        let Some(&one) = runs.get(runs.len() / 2) else {
+            return Err("no timed pass".into());
+        };
         if let Some(&want) = expected.and_then(|expected| expected.get(index))
             && one.matched != want
         {
@@ -1017,7 +1032,7 @@ fn layouts(
             stats.layout,
             build.as_secs_f64()
         );
-        let measured = measure(table, &queries, expected.as_deref())?;
+        let measured = measure(table, &queries, args.repeat, expected.as_deref())?;
         if expected.is_none() {
             expected = Some(measured.iter().map(|m| m.matched).collect());
         }
@@ -1244,7 +1259,7 @@ fn shift(
         .count();
 
     let eval = |table: &Table| -> BenchResult<(f64, f64)> {
-        let measured = measure(table, &eval_b, None)?;
+        let measured = measure(table, &eval_b, args.repeat, None)?;
         let mut overheads: Vec<f64> = measured.iter().map(Measured::overhead).collect();
         overheads.sort_by(f64::total_cmp);
         let mut latencies: Vec<Duration> = measured.iter().map(|m| m.latency).collect();
