@@ -3,7 +3,8 @@
 //! Keys are (table id, block id, column index); block ids are never reused within a table,
 //! so an entry can never go stale. Eviction is least-recently-used by a logical clock,
 //! found by a linear pass: entries are whole decoded chunks (up to 65,536 values), so there
-//! are few of them and a miss costs a decode far above the pass.
+//! are few of them and a miss costs a decode far above the pass. Integer and decimal chunks
+//! are held with their narrow [`Offsets`], which filters and projections read instead.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -11,11 +12,36 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use tessera_codecs::Column;
 
+use crate::offsets::Offsets;
+
 /// Identifies one decoded chunk.
 pub(crate) type ChunkId = (u32, u64, u16);
 
+/// A decoded chunk and, where its values allow, their offsets.
+#[derive(Debug)]
+pub(crate) struct Chunk {
+    pub(crate) column: Arc<Column>,
+    pub(crate) offsets: Option<Offsets>,
+}
+
+impl Chunk {
+    /// The chunk of `column`, with its offsets made now.
+    pub(crate) fn new(column: Column) -> Self {
+        let offsets = Offsets::of(&column);
+        Self {
+            column: Arc::new(column),
+            offsets,
+        }
+    }
+
+    /// Bytes the chunk takes in memory, by the Arrow layout of its values and its offsets.
+    fn bytes(&self) -> usize {
+        self.column.logical_bytes() + self.offsets.as_ref().map_or(0, Offsets::bytes)
+    }
+}
+
 struct Entry {
-    column: Arc<Column>,
+    chunk: Arc<Chunk>,
     bytes: usize,
     used: u64,
 }
@@ -26,7 +52,7 @@ struct Inner {
     clock: u64,
 }
 
-/// Decoded chunks, at most `capacity` bytes of them (by their Arrow-layout size).
+/// Decoded chunks, at most `capacity` bytes of them (by [`Chunk::bytes`]).
 pub(crate) struct ColumnCache {
     capacity: usize,
     inner: Mutex<Inner>,
@@ -46,32 +72,25 @@ impl ColumnCache {
     }
 
     /// The cached chunk, if any.
-    pub(crate) fn get(&self, id: ChunkId) -> Option<Arc<Column>> {
+    pub(crate) fn get(&self, id: ChunkId) -> Option<Arc<Chunk>> {
         let mut inner = self.inner.lock();
         inner.clock += 1;
         let clock = inner.clock;
         let entry = inner.entries.get_mut(&id)?;
         entry.used = clock;
-        Some(Arc::clone(&entry.column))
+        Some(Arc::clone(&entry.chunk))
     }
 
     /// Caches a decoded chunk, evicting the least recently used ones to make room.
-    pub(crate) fn insert(&self, id: ChunkId, column: Arc<Column>) {
-        let bytes = column.logical_bytes().max(64);
+    pub(crate) fn insert(&self, id: ChunkId, chunk: Arc<Chunk>) {
+        let bytes = chunk.bytes().max(64);
         if bytes > self.capacity / 4 {
             return;
         }
         let mut inner = self.inner.lock();
         inner.clock += 1;
         let used = inner.clock;
-        if let Some(old) = inner.entries.insert(
-            id,
-            Entry {
-                column,
-                bytes,
-                used,
-            },
-        ) {
+        if let Some(old) = inner.entries.insert(id, Entry { chunk, bytes, used }) {
             inner.bytes -= old.bytes;
         }
         inner.bytes += bytes;
@@ -110,8 +129,11 @@ mod tests {
     use super::*;
     use tessera_codecs::{ColumnValues, LogicalType};
 
-    fn column(values: usize) -> Arc<Column> {
-        Arc::new(Column::new(LogicalType::Int64, ColumnValues::Int(vec![1; values]), None).unwrap())
+    fn column(values: usize) -> Arc<Chunk> {
+        let floats = ColumnValues::Float(vec![1.0; values]);
+        Arc::new(Chunk::new(
+            Column::new(LogicalType::Float64, floats, None).unwrap(),
+        ))
     }
 
     #[test]

@@ -26,6 +26,7 @@ use tessera_codecs::types::{ordered_i64_to_u64, u64_to_ordered_i64};
 use tessera_codecs::{BytesColumn, Column, ColumnValues, LogicalType, Picked, TimeUnit};
 
 use crate::error::{Error, Result};
+use crate::offsets::Offsets;
 
 /// The logical type an Arrow type is stored as, or `None` when Tessera cannot store it.
 pub fn logical_type_of(data_type: &DataType) -> Option<LogicalType> {
@@ -281,22 +282,30 @@ pub fn column_to_array(column: &Column, data_type: &DataType) -> Result<ArrayRef
 /// bytes go through [`Column::take`]. A row past the end is an error.
 pub fn rows_to_array(column: &Column, rows: &[u32], data_type: &DataType) -> Result<ArrayRef> {
     let picked = Picked::check(rows, column.len())?;
-    to_array(column, Some(&picked), data_type)
+    to_array(column, Some((&picked, None)), data_type)
 }
 
 /// [`rows_to_array`] of rows checked once for the several columns of a block: `picked` must
 /// have been checked against a length no larger than the column's.
 pub(crate) fn picked_to_array(
     column: &Column,
+    offsets: Option<&Offsets>,
     picked: &Picked<'_>,
     data_type: &DataType,
 ) -> Result<ArrayRef> {
-    to_array(column, Some(picked), data_type)
+    to_array(column, Some((picked, offsets)), data_type)
 }
 
-/// The conversion behind [`column_to_array`] and [`rows_to_array`]; `rows` (checked against
-/// the column) picks rows of fixed-width columns only.
-fn to_array(column: &Column, rows: Option<&Picked<'_>>, data_type: &DataType) -> Result<ArrayRef> {
+/// The conversion behind [`column_to_array`] and [`rows_to_array`]; `picking` (rows checked
+/// against the column, and the column's offsets if it has them) picks rows of fixed-width
+/// columns only, from the offsets where there are some.
+fn to_array(
+    column: &Column,
+    picking: Option<(&Picked<'_>, Option<&Offsets>)>,
+    data_type: &DataType,
+) -> Result<ArrayRef> {
+    let rows = picking.map(|(rows, _)| rows);
+    let offsets = picking.and_then(|(_, offsets)| offsets);
     if let Some(rows) = rows
         && matches!(
             column.values(),
@@ -319,37 +328,44 @@ fn to_array(column: &Column, rows: Option<&Picked<'_>>, data_type: &DataType) ->
     // narrowing casts below are exact.
     let array: ArrayRef = match (column.values(), data_type) {
         (ColumnValues::Int(ints), DataType::Int8) => {
-            primitive_array::<Int8Type>(narrow(ints, rows, |value| value as i8), nulls)?
+            primitive_array::<Int8Type>(pick_ints(ints, offsets, rows, |value| value as i8), nulls)?
         }
-        (ColumnValues::Int(ints), DataType::Int16) => {
-            primitive_array::<Int16Type>(narrow(ints, rows, |value| value as i16), nulls)?
-        }
-        (ColumnValues::Int(ints), DataType::Int32) => {
-            primitive_array::<Int32Type>(narrow(ints, rows, |value| value as i32), nulls)?
-        }
+        (ColumnValues::Int(ints), DataType::Int16) => primitive_array::<Int16Type>(
+            pick_ints(ints, offsets, rows, |value| value as i16),
+            nulls,
+        )?,
+        (ColumnValues::Int(ints), DataType::Int32) => primitive_array::<Int32Type>(
+            pick_ints(ints, offsets, rows, |value| value as i32),
+            nulls,
+        )?,
         (ColumnValues::Int(ints), DataType::Int64) => {
-            primitive_array::<Int64Type>(narrow(ints, rows, |value| value), nulls)?
+            primitive_array::<Int64Type>(pick_ints(ints, offsets, rows, |value| value), nulls)?
         }
-        (ColumnValues::Int(ints), DataType::UInt8) => {
-            primitive_array::<UInt8Type>(narrow(ints, rows, |value| value as u8), nulls)?
-        }
-        (ColumnValues::Int(ints), DataType::UInt16) => {
-            primitive_array::<UInt16Type>(narrow(ints, rows, |value| value as u16), nulls)?
-        }
-        (ColumnValues::Int(ints), DataType::UInt32) => {
-            primitive_array::<UInt32Type>(narrow(ints, rows, |value| value as u32), nulls)?
-        }
-        (ColumnValues::Int(ints), DataType::UInt64) => {
-            primitive_array::<UInt64Type>(narrow(ints, rows, ordered_i64_to_u64), nulls)?
-        }
-        (ColumnValues::Int(ints), DataType::Date32) => {
-            primitive_array::<Date32Type>(narrow(ints, rows, |value| value as i32), nulls)?
-        }
+        (ColumnValues::Int(ints), DataType::UInt8) => primitive_array::<UInt8Type>(
+            pick_ints(ints, offsets, rows, |value| value as u8),
+            nulls,
+        )?,
+        (ColumnValues::Int(ints), DataType::UInt16) => primitive_array::<UInt16Type>(
+            pick_ints(ints, offsets, rows, |value| value as u16),
+            nulls,
+        )?,
+        (ColumnValues::Int(ints), DataType::UInt32) => primitive_array::<UInt32Type>(
+            pick_ints(ints, offsets, rows, |value| value as u32),
+            nulls,
+        )?,
+        (ColumnValues::Int(ints), DataType::UInt64) => primitive_array::<UInt64Type>(
+            pick_ints(ints, offsets, rows, ordered_i64_to_u64),
+            nulls,
+        )?,
+        (ColumnValues::Int(ints), DataType::Date32) => primitive_array::<Date32Type>(
+            pick_ints(ints, offsets, rows, |value| value as i32),
+            nulls,
+        )?,
         (ColumnValues::Int(ints), DataType::Date64) => {
-            primitive_array::<Date64Type>(narrow(ints, rows, |value| value), nulls)?
+            primitive_array::<Date64Type>(pick_ints(ints, offsets, rows, |value| value), nulls)?
         }
         (ColumnValues::Int(ints), DataType::Timestamp(unit, timezone)) => {
-            let values = ScalarBuffer::from(narrow(ints, rows, |value| value));
+            let values = ScalarBuffer::from(pick_ints(ints, offsets, rows, |value| value));
             let timezone = timezone.clone();
             match unit {
                 ArrowTimeUnit::Second => Arc::new(
@@ -379,7 +395,7 @@ fn to_array(column: &Column, rows: Option<&Picked<'_>>, data_type: &DataType) ->
         }
         (ColumnValues::Decimal(decimals), DataType::Decimal128(precision, scale)) => Arc::new(
             PrimitiveArray::<Decimal128Type>::try_new(
-                ScalarBuffer::from(narrow(decimals, rows, |value| value)),
+                ScalarBuffer::from(pick_decimals(decimals, offsets, rows)),
                 nulls,
             )?
             .with_precision_and_scale(*precision, *scale)?,
@@ -427,6 +443,31 @@ fn narrow<T: Copy + Default, N>(
     match rows {
         None => values.iter().map(|&value| cast(value)).collect(),
         Some(rows) => rows.map(values, cast),
+    }
+}
+
+/// [`narrow`] for integers: picked rows come from the offsets when there are some.
+fn pick_ints<N>(
+    ints: &[i64],
+    offsets: Option<&Offsets>,
+    rows: Option<&Picked<'_>>,
+    cast: impl Fn(i64) -> N,
+) -> Vec<N> {
+    match (offsets, rows) {
+        (Some(offsets), Some(rows)) => offsets.pick_ints(rows, cast),
+        _ => narrow(ints, rows, cast),
+    }
+}
+
+/// [`narrow`] for decimals: picked rows come from the offsets when there are some.
+fn pick_decimals(
+    decimals: &[i128],
+    offsets: Option<&Offsets>,
+    rows: Option<&Picked<'_>>,
+) -> Vec<i128> {
+    match (offsets, rows) {
+        (Some(offsets), Some(rows)) => offsets.pick(rows, |value| value),
+        _ => narrow(decimals, rows, |value| value),
     }
 }
 

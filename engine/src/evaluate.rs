@@ -3,6 +3,7 @@
 //!
 //! A filter's terms are turned once into bounds of the column's physical type, then one
 //! tight loop per column type marks the rows that pass; no per-row `Scalar` is built.
+//! Integer and decimal filters read the chunk's narrow [`Offsets`] when it has them.
 
 use std::cmp::Ordering;
 use std::ops::Bound;
@@ -12,6 +13,7 @@ use tessera_layout::predicate::float_order;
 use tessera_layout::{ColumnFilter, Scalar, Term};
 
 use crate::error::Result;
+use crate::offsets::{OffsetValues, Offsets};
 
 /// The rows of a block a scan still considers. It starts as masks over the row ranges the
 /// cells' runs and position models left, which filters sweep without a branch per row (only
@@ -293,12 +295,14 @@ pub(crate) fn kept_share(filter: &ColumnFilter, min_max: Option<(&Scalar, &Scala
     share.min(1.0)
 }
 
-/// Drops from `selection` every row of `column` the filter rejects. `implied(range)` says,
+/// Drops from `selection` every row of `column` the filter rejects; `offsets`, the
+/// column's offsets if it has them, are read in place of its values. `implied(range)` says,
 /// per range of a masks selection (by its index), that every row of it passes, so the
 /// filter need not look at it; a row-list selection, or a filter without a fast path,
 /// checks every row anyway.
 pub(crate) fn apply_filter(
     column: &Column,
+    offsets: Option<&Offsets>,
     filter: &ColumnFilter,
     selection: &mut Selection,
     implied: &dyn Fn(usize) -> bool,
@@ -340,7 +344,13 @@ pub(crate) fn apply_filter(
                 .iter()
                 .filter_map(|(low, high)| int_bounds(low, high))
                 .collect();
-            if let [(low, high)] = bounds[..] {
+            if let Some(offsets) = offsets {
+                let windows: Vec<(u32, u32)> = bounds
+                    .iter()
+                    .filter_map(|&(low, high)| offsets.window(low.into(), high.into()))
+                    .collect();
+                select_offsets(offsets, &windows, validity, keep_nulls, selection, implied);
+            } else if let [(low, high)] = bounds[..] {
                 select_by(values, validity, keep_nulls, selection, implied, |value| {
                     (low <= value) & (value <= high)
                 });
@@ -357,7 +367,13 @@ pub(crate) fn apply_filter(
                 .iter()
                 .filter_map(|(low, high)| decimal_bounds(low, high))
                 .collect();
-            if let [(low, high)] = bounds[..] {
+            if let Some(offsets) = offsets {
+                let windows: Vec<(u32, u32)> = bounds
+                    .iter()
+                    .filter_map(|&(low, high)| offsets.window(low, high))
+                    .collect();
+                select_offsets(offsets, &windows, validity, keep_nulls, selection, implied);
+            } else if let [(low, high)] = bounds[..] {
                 select_by(values, validity, keep_nulls, selection, implied, |value| {
                     (low <= value) & (value <= high)
                 });
@@ -414,6 +430,54 @@ pub(crate) fn apply_filter(
                         _ => None,
                     })
                 }));
+        }
+    }
+}
+
+/// [`select_by`] over a chunk's offsets: a value passes when its offset lies in one of
+/// `windows`, made by [`Offsets::window`] from the filter's ranges.
+fn select_offsets(
+    offsets: &Offsets,
+    windows: &[(u32, u32)],
+    validity: Option<&[bool]>,
+    keep_nulls: bool,
+    selection: &mut Selection,
+    implied: &dyn Fn(usize) -> bool,
+) {
+    fn within<T: Copy + PartialOrd + TryFrom<u32>>(
+        values: &[T],
+        windows: &[(u32, u32)],
+        validity: Option<&[bool]>,
+        keep_nulls: bool,
+        selection: &mut Selection,
+        implied: &dyn Fn(usize) -> bool,
+    ) {
+        // A window's ends fit the width: `Offsets::window` clamps them to it.
+        let windows: Vec<(T, T)> = windows
+            .iter()
+            .filter_map(|&(low, high)| Some((T::try_from(low).ok()?, T::try_from(high).ok()?)))
+            .collect();
+        match windows[..] {
+            [] => select_by(values, validity, keep_nulls, selection, implied, |_| false),
+            [(low, high)] => select_by(values, validity, keep_nulls, selection, implied, |value| {
+                (low <= value) & (value <= high)
+            }),
+            _ => select_by(values, validity, keep_nulls, selection, implied, |value| {
+                windows
+                    .iter()
+                    .any(|&(low, high)| (low <= value) & (value <= high))
+            }),
+        }
+    }
+    match offsets.values() {
+        OffsetValues::U8(values) => {
+            within(values, windows, validity, keep_nulls, selection, implied);
+        }
+        OffsetValues::U16(values) => {
+            within(values, windows, validity, keep_nulls, selection, implied);
+        }
+        OffsetValues::U32(values) => {
+            within(values, windows, validity, keep_nulls, selection, implied);
         }
     }
 }
@@ -755,13 +819,17 @@ mod tests {
                         })
                         .map(|row| row as u32)
                         .collect();
-                    let mut mask = Selection::mask(first, before.clone());
-                    apply_filter(column, filter, &mut mask, &|_| false);
-                    assert_eq!(mask.into_rows(), expected, "{filter:?} mask from {first}");
-                    let mut rows = Selection::mask(first, before.clone());
-                    rows = Selection::Rows(rows.into_rows());
-                    apply_filter(column, filter, &mut rows, &|_| false);
-                    assert_eq!(rows.into_rows(), expected, "{filter:?} rows from {first}");
+                    // Over the values and, for integers and decimals, over their offsets.
+                    for offsets in [None, Offsets::of(column)] {
+                        let offsets = offsets.as_ref();
+                        let mut mask = Selection::mask(first, before.clone());
+                        apply_filter(column, offsets, filter, &mut mask, &|_| false);
+                        assert_eq!(mask.into_rows(), expected, "{filter:?} mask from {first}");
+                        let mut rows = Selection::mask(first, before.clone());
+                        rows = Selection::Rows(rows.into_rows());
+                        apply_filter(column, offsets, filter, &mut rows, &|_| false);
+                        assert_eq!(rows.into_rows(), expected, "{filter:?} rows from {first}");
+                    }
                 }
             }
         }
@@ -778,18 +846,81 @@ mod tests {
         let ranges = [0..5, 10..15, 20..25, 30..35];
         let mut selection = Selection::ranges(&ranges);
         // The second and fourth ranges' cells imply the filter: left alone.
-        apply_filter(&column, &keep_below_ten, &mut selection, &|range| {
+        apply_filter(&column, None, &keep_below_ten, &mut selection, &|range| {
             range % 2 == 1
         });
         let expected: Vec<u32> = (0..5).chain(10..15).chain(30..35).collect();
         assert_eq!(selection.into_rows(), expected);
         // Without the marks the filter runs everywhere; a row list checks every row.
         let mut everywhere = Selection::ranges(&ranges);
-        apply_filter(&column, &keep_below_ten, &mut everywhere, &|_| false);
+        apply_filter(&column, None, &keep_below_ten, &mut everywhere, &|_| false);
         assert_eq!(everywhere.into_rows(), (0..5).collect::<Vec<u32>>());
         let mut rows = Selection::Rows((10..15).collect());
-        apply_filter(&column, &keep_below_ten, &mut rows, &|_| true);
+        apply_filter(&column, None, &keep_below_ten, &mut rows, &|_| true);
         assert_eq!(rows, Selection::Rows(Vec::new()));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// Filtering a chunk's offsets keeps exactly the rows filtering its values keeps,
+        /// for spans of every width, nulls, and ranges inside, across and outside the values.
+        #[test]
+        fn offsets_filter_like_the_values(
+            base in proptest::prelude::any::<i32>(),
+            width in 0u32..3,
+            raw in proptest::collection::vec((proptest::prelude::any::<u32>(), 0u8..8), 1..300),
+            ends in proptest::collection::vec(
+                (proptest::prelude::any::<i64>(), proptest::prelude::any::<i64>(), 0u8..4),
+                0..3,
+            ),
+            keep_nulls in proptest::prelude::any::<bool>(),
+            decimal in proptest::prelude::any::<bool>(),
+        ) {
+            let span = [200u64, 60_000, u64::from(u32::MAX)][width as usize];
+            let base = i64::from(base) * 1_000;
+            let values: Vec<i64> = raw
+                .iter()
+                .map(|&(value, _)| base + (u64::from(value) % (span + 1)) as i64)
+                .collect();
+            let validity: Vec<bool> = raw.iter().map(|&(_, null)| null != 0).collect();
+            let scalar = |value: i64| if decimal { Scalar::Decimal(value.into()) } else { Scalar::Int(value) };
+            // Ends near the values, so windows cut into them, or anywhere.
+            let end = |value: i64, how: u8| match how {
+                0 => Bound::Unbounded,
+                1 => Bound::Excluded(scalar(value)),
+                _ => Bound::Included(scalar(base.saturating_add(value % (span as i64 + 20) - 10))),
+            };
+            let mut terms: Vec<Term> = ends
+                .iter()
+                .map(|&(low, high, how)| Term::Range(Range { low: end(low, how), high: end(high, how ^ 3) }))
+                .collect();
+            if keep_nulls {
+                terms.push(Term::IsNull);
+            }
+            let filter = filter(terms);
+            let column = if decimal {
+                let decimals = values.iter().map(|&value| i128::from(value)).collect();
+                let logical = LogicalType::Decimal128 { precision: 38, scale: 0 };
+                Column::new(logical, ColumnValues::Decimal(decimals), Some(validity))
+            } else {
+                Column::new(LogicalType::Int64, ColumnValues::Int(values), Some(validity))
+            }
+            .unwrap();
+            let offsets = Offsets::of(&column);
+            proptest::prop_assert!(offsets.is_some() || column.validity().is_some_and(|v| !v.contains(&true)));
+            for rows_first in [false, true] {
+                let mut plain = Selection::ranges(std::slice::from_ref(&(0..column.len())));
+                let mut narrow = Selection::ranges(std::slice::from_ref(&(0..column.len())));
+                if rows_first {
+                    plain = Selection::Rows(plain.into_rows());
+                    narrow = Selection::Rows(narrow.into_rows());
+                }
+                apply_filter(&column, None, &filter, &mut plain, &|_| false);
+                apply_filter(&column, offsets.as_ref(), &filter, &mut narrow, &|_| false);
+                proptest::prop_assert_eq!(narrow.into_rows(), plain.into_rows());
+            }
+        }
     }
 
     #[test]

@@ -23,6 +23,7 @@ mod evaluate;
 pub mod fuzz;
 mod ingest;
 pub mod keys;
+mod offsets;
 pub mod optimize;
 pub mod row;
 pub mod stats;

@@ -29,6 +29,7 @@ use tessera_layout::keys::Span;
 use tessera_layout::{ColumnFilter, Predicate, Scalar, Term};
 
 use crate::block::{BlockMeta, successor};
+use crate::cache::Chunk;
 use crate::catalog::TableMeta;
 use crate::columnar::{column_from_array, column_to_array, picked_to_array};
 use crate::compaction::{TableVersion, decode_location};
@@ -758,8 +759,8 @@ impl Table {
             stats.blocks_scanned += 1;
             let rows = block.rows as usize;
             // Chunks this block already read: the projection reuses the filters' columns.
-            let mut fetched: Vec<(usize, Arc<Column>)> = Vec::new();
-            let mut read_column = |index: usize, stats: &mut ScanStats| -> Result<Arc<Column>> {
+            let mut fetched: Vec<(usize, Arc<Chunk>)> = Vec::new();
+            let mut read_column = |index: usize, stats: &mut ScanStats| -> Result<Arc<Chunk>> {
                 if let Some((_, column)) = fetched.iter().find(|(read, _)| *read == index) {
                     return Ok(Arc::clone(column));
                 }
@@ -821,8 +822,8 @@ impl Table {
                     })
                     .collect();
                 if !runs.is_empty() {
-                    let column = read_column(index, &mut stats)?;
-                    tessera_layout::prefetch_sorted_spans(&column, &runs);
+                    let chunk = read_column(index, &mut stats)?;
+                    tessera_layout::prefetch_sorted_spans(&chunk.column, &runs);
                 }
             }
             let mut ranges: Vec<std::ops::Range<usize>> = Vec::with_capacity(block.runs.len());
@@ -849,9 +850,9 @@ impl Table {
                         let range = match (&model, sort_index) {
                             (Some(model), _) => model.narrow(filter),
                             (None, Some(index)) if block.runs.len() > 1 => {
-                                let column = read_column(index, &mut stats)?;
+                                let chunk = read_column(index, &mut stats)?;
                                 tessera_layout::narrow_sorted_span(
-                                    &column,
+                                    &chunk.column,
                                     first as u32..past as u32,
                                     span,
                                 )
@@ -865,8 +866,8 @@ impl Table {
                 if first < past {
                     ranges_implied.push(implied.of_cell(cell));
                     if sort_exact && let Some(index) = sort_index {
-                        let column = read_column(index, &mut stats)?;
-                        let passes = |row: usize| match value_at(&column, row) {
+                        let chunk = read_column(index, &mut stats)?;
+                        let passes = |row: usize| match value_at(&chunk.column, row) {
                             Some(ValueRef::Int(value)) if value.unsigned_abs() <= EXACT_KEY_MAX => {
                                 let value = Scalar::Int(value);
                                 sort_filters
@@ -921,17 +922,23 @@ impl Table {
                 if left == 0 {
                     break;
                 }
-                let column = read_column(index, &mut stats)?;
+                let chunk = read_column(index, &mut stats)?;
                 // Ranges of cells whose partition implies the filter keep their rows.
                 let implied_in =
                     |range: usize| ranges_implied.get(range).is_some_and(|&of| of & bit != 0);
-                apply_filter(&column, filter, &mut selection, &implied_in);
+                apply_filter(
+                    &chunk.column,
+                    chunk.offsets.as_ref(),
+                    filter,
+                    &mut selection,
+                    &implied_in,
+                );
                 left = selection.settle();
             }
             if !overlay.is_empty() {
                 let key_columns = key_indices
                     .iter()
-                    .map(|&index| read_column(index, &mut stats))
+                    .map(|&index| Ok(Arc::clone(&read_column(index, &mut stats)?.column)))
                     .collect::<Result<Vec<_>>>()?;
                 let mut key = Vec::new();
                 selection.try_retain(|row| {
@@ -958,15 +965,20 @@ impl Table {
             };
             let mut arrays: Vec<ArrayRef> = Vec::with_capacity(projection.len());
             for &index in &projection {
-                let column = read_column(index, &mut stats)?;
+                let chunk = read_column(index, &mut stats)?;
                 let field = table_schema
                     .fields()
                     .get(index)
                     .ok_or_else(|| self.gone())?;
                 arrays.push(if rows_selected.len() == rows {
-                    column_to_array(&column, field.data_type())?
+                    column_to_array(&chunk.column, field.data_type())?
                 } else {
-                    picked_to_array(&column, &picked, field.data_type())?
+                    picked_to_array(
+                        &chunk.column,
+                        chunk.offsets.as_ref(),
+                        &picked,
+                        field.data_type(),
+                    )?
                 });
             }
             let options = RecordBatchOptions::new().with_row_count(Some(rows_selected.len()));
@@ -1344,7 +1356,7 @@ pub(crate) fn read_chunk(
     block: &BlockMeta,
     column: usize,
 ) -> Result<Arc<Column>> {
-    fetch_chunk(db, state, block, column).map(|(chunk, _)| chunk)
+    fetch_chunk(db, state, block, column).map(|(chunk, _)| Arc::clone(&chunk.column))
 }
 
 /// [`read_chunk`], and whether the chunk had to be read from storage and decoded.
@@ -1353,7 +1365,7 @@ fn fetch_chunk(
     state: &TableState,
     block: &BlockMeta,
     column: usize,
-) -> Result<(Arc<Column>, bool)> {
+) -> Result<(Arc<Chunk>, bool)> {
     let table_id = state.meta.id();
     let id = (table_id, block.id, column as u16);
     if let Some(cached) = db.cache.get(id) {
@@ -1405,7 +1417,7 @@ fn fetch_chunk(
             block.rows
         )));
     }
-    let decoded = Arc::new(decoded);
+    let decoded = Arc::new(Chunk::new(decoded));
     db.cache.insert(id, Arc::clone(&decoded));
     Ok((decoded, true))
 }
