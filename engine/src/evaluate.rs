@@ -70,6 +70,19 @@ impl Masks {
         Ok(())
     }
 
+    /// The selected rows, ascending, given how many there are: written into one buffer
+    /// sized once, not grown range by range.
+    fn rows(&self, count: usize) -> Vec<u32> {
+        // The spare slot `write_selected` writes past the last set row.
+        let mut rows = vec![0u32; count + 1];
+        let mut next = 0;
+        for (first, mask) in self.iter() {
+            next = write_selected(mask, first, &mut rows, next);
+        }
+        rows.truncate(next.min(count));
+        rows
+    }
+
     /// Ranges held.
     #[cfg(test)]
     fn len(&self) -> usize {
@@ -148,11 +161,7 @@ impl Selection {
         if let Self::Masks(masks) = self
             && count * SPARSE < masks.mask.len()
         {
-            let mut rows = Vec::with_capacity(count);
-            for (first, mask) in masks.iter() {
-                push_selected(mask, first, &mut rows);
-            }
-            *self = Self::Rows(rows);
+            *self = Self::Rows(masks.rows(count));
         }
         count
     }
@@ -211,13 +220,7 @@ impl Selection {
     /// The selected rows, ascending.
     pub(crate) fn into_rows(self) -> Vec<u32> {
         match self {
-            Self::Masks(masks) => {
-                let mut rows = Vec::with_capacity(count_set(&masks.mask));
-                for (first, mask) in masks.iter() {
-                    push_selected(mask, first, &mut rows);
-                }
-                rows
-            }
+            Self::Masks(masks) => masks.rows(count_set(&masks.mask)),
             Self::Rows(rows) => rows,
         }
     }
@@ -231,18 +234,12 @@ fn count_set(mask: &[bool]) -> usize {
         .sum()
 }
 
-/// Appends the rows `first + i` whose `selected[i]` is set: counted first (one vectorized
-/// pass), then gathered without a branch per row, skipping unset runs 64 at a time (a
-/// selective filter leaves most of a block unset).
-fn push_selected(selected: &[bool], first: usize, rows: &mut Vec<u32>) {
-    let count = count_set(selected);
-    if count == 0 {
-        return;
-    }
-    let base_len = rows.len();
-    // One spare slot: every row is written at the next free slot, and only set rows advance.
-    rows.resize(base_len + count + 1, 0);
-    let mut next = base_len;
+/// Writes the rows `first + i` whose `selected[i]` is set into `rows` from slot `next` on,
+/// without a branch per row: every row is written at the next free slot, and only set rows
+/// advance it, so `rows` needs a spare slot past the last set row. Unset runs are skipped
+/// 64 at a time (a selective filter leaves most of a block unset). Returns the next free
+/// slot.
+fn write_selected(selected: &[bool], first: usize, rows: &mut [u32], mut next: usize) -> usize {
     for (index, chunk) in selected.chunks(64).enumerate() {
         if !chunk.iter().fold(false, |any, &set| any | set) {
             continue;
@@ -255,7 +252,7 @@ fn push_selected(selected: &[bool], first: usize, rows: &mut Vec<u32>) {
             next += usize::from(set);
         }
     }
-    rows.truncate(base_len + count);
+    next
 }
 
 /// The share of a block's values a filter keeps, guessed from the block's zone map as if
@@ -942,9 +939,22 @@ mod tests {
                     .filter(|(_, set)| **set)
                     .map(|(offset, _)| (first + offset) as u32)
                     .collect();
-                let mut rows = vec![7];
-                push_selected(selected, first, &mut rows);
-                assert_eq!(rows[1..], expected[..]);
+                // Alone, and after a range of its own rows shifted past it.
+                let alone = Masks {
+                    runs: vec![(first, 0)],
+                    mask: selected.clone(),
+                };
+                assert_eq!(alone.rows(expected.len()), expected);
+                let later = first + selected.len() + 3;
+                let twice = Masks {
+                    runs: vec![(first, 0), (later, selected.len())],
+                    mask: [&selected[..], &selected[..]].concat(),
+                };
+                let shifted = expected
+                    .iter()
+                    .map(|&row| row - first as u32 + later as u32);
+                let both: Vec<u32> = expected.iter().copied().chain(shifted).collect();
+                assert_eq!(twice.rows(both.len()), both);
             }
         }
     }
