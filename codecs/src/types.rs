@@ -552,10 +552,10 @@ impl<'a> Picked<'a> {
         let (Some(&first), Some(&last)) = (rows.first(), rows.last()) else {
             return Ok(Self::Run(0..0));
         };
-        // One pass: the largest row, whether the rows ascend, and where runs break.
+        // One pass: the largest row, whether the rows ascend, and where runs break; over
+        // zipped slices, which the compiler vectorizes (over `windows` it did not).
         let (mut largest, mut ascending, mut breaks) = (first, true, 0usize);
-        for pair in rows.windows(2) {
-            let (previous, row) = (pair[0], pair[1]);
+        for (&previous, &row) in rows.iter().zip(rows.get(1..).unwrap_or_default()) {
             largest = largest.max(row);
             ascending &= previous < row;
             breaks += usize::from(row != previous.wrapping_add(1));
