@@ -192,6 +192,7 @@ pub(crate) struct ScanCosts {
     scans: u64,
     nanos: f64,
     values: f64,
+    blocks: f64,
     values_values: f64,
     blocks_blocks: f64,
     values_blocks: f64,
@@ -205,7 +206,9 @@ const FIT_VALUES_MIN: f64 = 1_000_000.0;
 const FIT_SCANS_MIN: u64 = 32;
 /// Above this squared correlation of values and blocks over the scans (every block read
 /// whole, as in an arrival-order table, by queries of as many columns), the two costs
-/// cannot be told apart.
+/// cannot be told apart. Scans that all read as many blocks (every block of an
+/// arrival-order table) cannot tell them apart either: the per-block cost would be the
+/// scans' fixed cost spread over their blocks.
 const FIT_COLLINEAR: f64 = 0.9;
 
 impl ScanCosts {
@@ -215,6 +218,7 @@ impl ScanCosts {
         self.scans += 1;
         self.nanos += t;
         self.values += v;
+        self.blocks += b;
         self.values_values += v * v;
         self.blocks_blocks += b * b;
         self.values_blocks += v * b;
@@ -236,8 +240,16 @@ impl ScanCosts {
         }
         model.per_value_ns = (self.nanos / self.values).clamp(0.2, 200.0);
         let determinant = self.values_values * self.blocks_blocks - self.values_blocks.powi(2);
-        let correlation = self.values_blocks.powi(2) / (self.values_values * self.blocks_blocks);
-        let separable = correlation.is_finite() && correlation < FIT_COLLINEAR;
+        // Centred: how values and blocks vary across scans, not their sizes.
+        let scans = self.scans as f64;
+        let (mean_values, mean_blocks) = (self.values / scans, self.blocks / scans);
+        let var_values = self.values_values / scans - mean_values.powi(2);
+        let var_blocks = self.blocks_blocks / scans - mean_blocks.powi(2);
+        let covariance = self.values_blocks / scans - mean_values * mean_blocks;
+        // Blocks must vary by more than rounding leaves of a constant count.
+        let blocks_vary = var_blocks > 1e-6 * (1.0 + mean_blocks.powi(2));
+        let correlation = covariance.powi(2) / (var_values * var_blocks);
+        let separable = blocks_vary && correlation.is_finite() && correlation < FIT_COLLINEAR;
         if self.scans < FIT_SCANS_MIN || !separable || determinant <= 0.0 {
             return model;
         }
@@ -425,6 +437,14 @@ mod tests {
         assert_eq!(model.per_block_ns, default.per_block_ns);
         let mean = (1.5 * 65_536.0 + 4_000.0) / 65_536.0;
         assert!((model.per_value_ns - mean).abs() < 0.01, "{model:?}");
+        // Every scan reads every block of an arrival-order table, however many values it
+        // filters: the fit would charge blocks with each scan's fixed cost.
+        let all_blocks: Vec<(u64, u64)> = (0..64).map(|i| (1_000_000 * (1 + i % 4), 92)).collect();
+        let mut fixed = ScanCosts::default();
+        for &(values, blocks) in &all_blocks {
+            fixed.record(30_000 + (1.5 * values as f64) as u64, values, blocks);
+        }
+        assert_eq!(fixed.model().per_block_ns, default.per_block_ns);
         // Too few values: the defaults.
         let model = costs(&[(1_000, 1), (2_000, 3)], 1.5, 4_000.0).model();
         assert_eq!(model.per_value_ns, default.per_value_ns);

@@ -1007,6 +1007,13 @@ fn layouts(
         match &choice {
             None => {
                 let report = table.optimize()?;
+                let cost = &report.cost_model;
+                eprintln!(
+                    "   priced at {:.2} ns per value, {:.1} us per block, {:.0} ns per cell",
+                    cost.per_value_ns,
+                    cost.per_block_ns / 1e3,
+                    cost.per_cell_ns
+                );
                 if report.relayout.is_none() {
                     eprintln!(
                         "   the optimizer kept {} (candidate {})",
