@@ -5,9 +5,9 @@
 //! catalog every [`WORKLOAD_PERSIST_EVERY`] scans (and on every optimization), so a reopened
 //! table keeps its history. [`Table::optimize`] folds delta, draws an evenly spaced sample of
 //! the table's rows, prices the current layout and the optimizer's best candidate on the
-//! sample and the logged predicates with a [`CostModel`] whose per-row and per-block costs
-//! are fitted to the table's own scans ([`ScanCosts`]), and rewrites the table when the candidate is cheaper by the gain
-//! asked for. The background compactor runs the same check on its own every
+//! sample and the logged predicates with a [`CostModel`] whose per-value and per-block
+//! costs are fitted to the table's own scans ([`ScanCosts`]), and rewrites the table when
+//! the candidate is cheaper by the gain asked for. The background compactor runs the same check on its own every
 //! `Options::tune_every` scans, with `Options::relayout_gain`.
 
 use std::sync::Arc;
