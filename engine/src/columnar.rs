@@ -326,44 +326,28 @@ fn to_array(
         .filter(|nulls| nulls.null_count() > 0);
     // Integer-held values are within the logical type's range (a `Column` invariant), so the
     // narrowing casts below are exact.
+    macro_rules! ints {
+        ($ints:expr, $arrow:ty, $cast:expr) => {
+            primitive_array::<$arrow>(pick_ints($ints, offsets, rows, $cast), nulls)?
+        };
+    }
     let array: ArrayRef = match (column.values(), data_type) {
-        (ColumnValues::Int(ints), DataType::Int8) => {
-            primitive_array::<Int8Type>(pick_ints(ints, offsets, rows, |value| value as i8), nulls)?
+        (ColumnValues::Int(ints), DataType::Int8) => ints!(ints, Int8Type, |value| value as i8),
+        (ColumnValues::Int(ints), DataType::Int16) => ints!(ints, Int16Type, |value| value as i16),
+        (ColumnValues::Int(ints), DataType::Int32) => ints!(ints, Int32Type, |value| value as i32),
+        (ColumnValues::Int(ints), DataType::Int64) => ints!(ints, Int64Type, |value| value),
+        (ColumnValues::Int(ints), DataType::UInt8) => ints!(ints, UInt8Type, |value| value as u8),
+        (ColumnValues::Int(ints), DataType::UInt16) => {
+            ints!(ints, UInt16Type, |value| value as u16)
         }
-        (ColumnValues::Int(ints), DataType::Int16) => primitive_array::<Int16Type>(
-            pick_ints(ints, offsets, rows, |value| value as i16),
-            nulls,
-        )?,
-        (ColumnValues::Int(ints), DataType::Int32) => primitive_array::<Int32Type>(
-            pick_ints(ints, offsets, rows, |value| value as i32),
-            nulls,
-        )?,
-        (ColumnValues::Int(ints), DataType::Int64) => {
-            primitive_array::<Int64Type>(pick_ints(ints, offsets, rows, |value| value), nulls)?
+        (ColumnValues::Int(ints), DataType::UInt32) => {
+            ints!(ints, UInt32Type, |value| value as u32)
         }
-        (ColumnValues::Int(ints), DataType::UInt8) => primitive_array::<UInt8Type>(
-            pick_ints(ints, offsets, rows, |value| value as u8),
-            nulls,
-        )?,
-        (ColumnValues::Int(ints), DataType::UInt16) => primitive_array::<UInt16Type>(
-            pick_ints(ints, offsets, rows, |value| value as u16),
-            nulls,
-        )?,
-        (ColumnValues::Int(ints), DataType::UInt32) => primitive_array::<UInt32Type>(
-            pick_ints(ints, offsets, rows, |value| value as u32),
-            nulls,
-        )?,
-        (ColumnValues::Int(ints), DataType::UInt64) => primitive_array::<UInt64Type>(
-            pick_ints(ints, offsets, rows, ordered_i64_to_u64),
-            nulls,
-        )?,
-        (ColumnValues::Int(ints), DataType::Date32) => primitive_array::<Date32Type>(
-            pick_ints(ints, offsets, rows, |value| value as i32),
-            nulls,
-        )?,
-        (ColumnValues::Int(ints), DataType::Date64) => {
-            primitive_array::<Date64Type>(pick_ints(ints, offsets, rows, |value| value), nulls)?
+        (ColumnValues::Int(ints), DataType::UInt64) => ints!(ints, UInt64Type, ordered_i64_to_u64),
+        (ColumnValues::Int(ints), DataType::Date32) => {
+            ints!(ints, Date32Type, |value| value as i32)
         }
+        (ColumnValues::Int(ints), DataType::Date64) => ints!(ints, Date64Type, |value| value),
         (ColumnValues::Int(ints), DataType::Timestamp(unit, timezone)) => {
             let values = ScalarBuffer::from(pick_ints(ints, offsets, rows, |value| value));
             let timezone = timezone.clone();
