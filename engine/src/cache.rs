@@ -153,4 +153,15 @@ mod tests {
         assert!(cache.get((1, 0, 0)).is_none());
         assert_eq!(cache.inner.lock().bytes, 0);
     }
+
+    #[test]
+    fn counts_the_offsets_with_the_values() {
+        let cache = ColumnCache::new(1 << 20);
+        let ints = ColumnValues::Int((0..1000).map(|value| value * 300).collect());
+        let chunk = Chunk::new(Column::new(LogicalType::Int64, ints, None).unwrap());
+        // Values up to 299,700 need 4-byte offsets, next to 8-byte values.
+        assert!(chunk.offsets.is_some());
+        cache.insert((1, 0, 0), Arc::new(chunk));
+        assert_eq!(cache.inner.lock().bytes, 1000 * 8 + 1000 * 4);
+    }
 }

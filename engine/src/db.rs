@@ -76,8 +76,8 @@ pub struct Options {
     /// 417–479K rows/s including compaction and write amplification 2.0–2.2 at 64 MiB,
     /// 483–656K rows/s and 1.37 at 256 MiB.
     pub compaction_threshold_bytes: u64,
-    /// Bytes of decoded column chunks kept in memory for scans and point reads. Default
-    /// 512 MiB.
+    /// Bytes of decoded column chunks kept in memory for scans and point reads, counting
+    /// the narrow offsets integer and decimal chunks are held with. Default 512 MiB.
     pub cache_bytes: usize,
     /// Whether RocksDB keeps encoded column chunks in blob files (key-value separation), so
     /// its compactions move only small keys and pointers instead of rewriting chunks.
