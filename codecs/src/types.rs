@@ -500,6 +500,18 @@ impl Column {
                     .as_ref()
                     .map(|valid| picked.map(valid, |valid| valid)),
             ),
+            Picked::Ranges(ranges) => {
+                let rows: Vec<u32> = ranges
+                    .iter()
+                    .flat_map(|range| range.start as u32..range.end as u32)
+                    .collect();
+                (
+                    self.values.gather(&rows)?,
+                    self.validity
+                        .as_ref()
+                        .map(|valid| picked.map(valid, |valid| valid)),
+                )
+            }
         };
         Ok(Self {
             logical: self.logical.clone(),
@@ -536,6 +548,9 @@ pub enum Picked<'a> {
     },
     /// Rows in any order, repeats allowed, each below the length checked.
     Rows(&'a [u32]),
+    /// Every row of these ascending, disjoint, non-adjacent ranges, for a caller that knows
+    /// its rows as ranges and never listed them.
+    Ranges(Vec<std::ops::Range<usize>>),
 }
 
 /// Rows per run, on average, above which ascending rows are copied run by run.
@@ -586,48 +601,51 @@ impl<'a> Picked<'a> {
         Ok(Self::Runs { rows, runs })
     }
 
-    /// The rows of `runs` (ascending, disjoint ranges), given as `rows` too, checked against
-    /// a column of `len` values in time proportional to the runs, not the rows: for a caller
-    /// that knows its rows as ranges. Adjacent runs are merged; an error if the runs overlap,
-    /// descend, reach past `len`, or do not hold `rows.len()` rows.
-    pub fn from_runs(
-        rows: &'a [u32],
-        runs: impl IntoIterator<Item = std::ops::Range<usize>>,
+    /// Every row of `ranges` (ascending and disjoint), checked against a column of `len`
+    /// values in time proportional to the ranges, not their rows. Adjacent ranges are
+    /// merged; an error if they overlap, descend or reach past `len`.
+    pub fn ranges(
+        ranges: impl IntoIterator<Item = std::ops::Range<usize>>,
         len: usize,
-    ) -> Result<Self> {
+    ) -> Result<Picked<'static>> {
         let mut merged: Vec<std::ops::Range<usize>> = Vec::new();
-        let mut total = 0usize;
-        for run in runs.into_iter().filter(|run| !run.is_empty()) {
-            total += run.len();
+        for range in ranges.into_iter().filter(|range| !range.is_empty()) {
             match merged.last_mut() {
-                Some(last) if last.end == run.start => last.end = run.end,
-                Some(last) if last.end > run.start => {
+                Some(last) if last.end == range.start => last.end = range.end,
+                Some(last) if last.end > range.start => {
                     return Err(CodecError::InvalidColumn(format!(
-                        "runs {last:?} and {run:?} overlap or descend"
+                        "ranges {last:?} and {range:?} overlap or descend"
                     )));
                 }
-                _ => merged.push(run),
+                _ => merged.push(range),
             }
         }
         if let Some(last) = merged.last()
             && last.end > len
         {
             return Err(CodecError::InvalidColumn(format!(
-                "run {last:?} is past the end of a column of {len} values"
-            )));
-        }
-        if total != rows.len() {
-            return Err(CodecError::InvalidColumn(format!(
-                "{} rows given for runs of {total}",
-                rows.len()
+                "range {last:?} is past the end of a column of {len} values"
             )));
         }
         Ok(match &merged[..] {
-            [] => Self::Run(0..0),
-            [only] => Self::Run(only.clone()),
-            _ if fragmented(merged.len(), rows.len()) => Self::Rows(rows),
-            _ => Self::Runs { rows, runs: merged },
+            [] => Picked::Run(0..0),
+            [only] => Picked::Run(only.clone()),
+            _ => Picked::Ranges(merged),
         })
+    }
+
+    /// Rows picked.
+    pub fn len(&self) -> usize {
+        match self {
+            Self::Run(range) => range.len(),
+            Self::Runs { rows, .. } | Self::Rows(rows) => rows.len(),
+            Self::Ranges(ranges) => ranges.iter().map(ExactSizeIterator::len).sum(),
+        }
+    }
+
+    /// Whether no row is picked.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// `cast` of the picked values of `values` (the column's values, or any slice as long),
@@ -664,6 +682,16 @@ impl<'a> Picked<'a> {
             Self::Rows(rows) => {
                 let mut out = Vec::with_capacity(rows.len());
                 gather(rows, &mut out);
+                out
+            }
+            Self::Ranges(ranges) => {
+                let mut out = Vec::with_capacity(self.len());
+                for range in ranges {
+                    let within = range.start.min(values.len())..range.end.min(values.len());
+                    let present = values.get(within).unwrap_or_default();
+                    out.extend(present.iter().map(|&value| cast(value)));
+                    out.extend((present.len()..range.len()).map(|_| cast(T::default())));
+                }
                 out
             }
         }

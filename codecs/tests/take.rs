@@ -159,8 +159,10 @@ fn ascending_rows_in_long_runs_are_copied_run_by_run() {
 }
 
 #[test]
-fn picked_from_runs_agrees_with_the_check_of_its_rows() {
+fn picked_ranges_copy_what_the_check_of_their_rows_copies() {
     use tessera_codecs::Picked;
+    let values: Vec<i64> = (0..64).map(|value| value * 3 - 50).collect();
+    let column = Column::new(LogicalType::Int64, ColumnValues::Int(values.clone()), None).unwrap();
     let cases: [&[std::ops::Range<usize>]; 6] = [
         &[],
         &[3..7, 7..7],
@@ -169,19 +171,33 @@ fn picked_from_runs_agrees_with_the_check_of_its_rows() {
         &[0..1, 2..3, 4..5],
         &[5..5, 10..30, 30..30, 40..64],
     ];
-    for runs in cases {
-        let rows: Vec<u32> = runs
+    for ranges in cases {
+        let rows: Vec<u32> = ranges
             .iter()
-            .flat_map(|run| run.clone())
+            .flat_map(|range| range.clone())
             .map(|row| row as u32)
             .collect();
-        let picked = Picked::from_runs(&rows, runs.iter().cloned(), 64).unwrap();
-        assert_eq!(picked, Picked::check(&rows, 64).unwrap(), "{runs:?}");
+        let picked = Picked::ranges(ranges.iter().cloned(), 64).unwrap();
+        let checked = Picked::check(&rows, 64).unwrap();
+        assert_eq!(picked.len(), rows.len(), "{ranges:?}");
+        assert_eq!(
+            picked.map(&values, |value| value),
+            checked.map(&values, |value| value)
+        );
+        assert_eq!(
+            column.take_picked(&picked).unwrap(),
+            column.take_picked(&checked).unwrap(),
+            "{ranges:?}"
+        );
     }
-    let rows: Vec<u32> = (0..10).collect();
-    // Overlapping, descending, past the end, or not the rows given.
-    assert!(Picked::from_runs(&rows, [0..6, 5..9], 64).is_err());
-    assert!(Picked::from_runs(&rows, [6..10, 0..6], 64).is_err());
-    assert!(Picked::from_runs(&rows, std::iter::once(60..70), 64).is_err());
-    assert!(Picked::from_runs(&rows, std::iter::once(0..9), 64).is_err());
+    // A slice shorter than the ranges gives defaults past its end, as a gather does.
+    let picked = Picked::ranges([0..2, 60..64], 64).unwrap();
+    assert_eq!(
+        picked.map(&values[..62], |value| value),
+        [-50, -47, 130, 133, 0, 0]
+    );
+    // Overlapping, descending or past the end.
+    assert!(Picked::ranges([0..6, 5..9], 64).is_err());
+    assert!(Picked::ranges([6..10, 0..6], 64).is_err());
+    assert!(Picked::ranges(std::iter::once(60..70), 64).is_err());
 }

@@ -27,6 +27,15 @@ pub(crate) enum Selection {
     Rows(Vec<u32>),
 }
 
+/// The rows a block's scan returns, as [`Selection::into_chosen`] gives them.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Chosen {
+    /// Every row of these ascending, disjoint ranges.
+    Ranges(Vec<std::ops::Range<usize>>),
+    /// These rows, ascending.
+    Rows(Vec<u32>),
+}
+
 /// Masks over ascending, disjoint row ranges, held in one buffer: a block of a fine grid
 /// has many short ranges, and one allocation per range would cost more than its sweep.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -196,24 +205,18 @@ impl Selection {
         let _infallible = self.try_retain(|row| Ok(keep(row)));
     }
 
-    /// The selected rows, ascending, and, when every row of the ranges the selection began
-    /// with is still selected (no filter ran or every one passed), those ranges: the rows
-    /// come out by counting, and the caller can copy them range by range without a check
-    /// per row.
-    pub(crate) fn into_rows_and_runs(self) -> (Vec<u32>, Option<Vec<std::ops::Range<usize>>>) {
+    /// The ranges the selection began with, when every row of them is still selected (no
+    /// filter ran, or every one passed): they are copied range by range, and no row is
+    /// listed; else the selected rows.
+    pub(crate) fn into_chosen(self) -> Chosen {
         match self {
-            Self::Masks(masks) if count_set(&masks.mask) == masks.mask.len() => {
-                let runs: Vec<std::ops::Range<usize>> = masks
+            Self::Masks(masks) if count_set(&masks.mask) == masks.mask.len() => Chosen::Ranges(
+                masks
                     .iter()
                     .map(|(first, mask)| first..first + mask.len())
-                    .collect();
-                let mut rows = Vec::with_capacity(masks.mask.len());
-                for run in &runs {
-                    rows.extend(run.start as u32..run.end as u32);
-                }
-                (rows, Some(runs))
-            }
-            other => (other.into_rows(), None),
+                    .collect(),
+            ),
+            other => Chosen::Rows(other.into_rows()),
         }
     }
 
@@ -702,19 +705,15 @@ mod tests {
 
     /// Untouched ranges come back as themselves; once a row is dropped, only the rows do.
     #[test]
-    fn whole_ranges_come_back_as_runs() {
+    fn whole_ranges_come_back_as_ranges() {
         let ranges = [2..5, 9..9, 10..12];
-        let (rows, runs) = Selection::ranges(&ranges).into_rows_and_runs();
-        assert_eq!(rows, [2, 3, 4, 10, 11]);
-        assert_eq!(runs, Some(vec![2..5, 10..12]));
+        let chosen = Selection::ranges(&ranges).into_chosen();
+        assert_eq!(chosen, Chosen::Ranges(vec![2..5, 10..12]));
         let mut selection = Selection::ranges(&ranges);
         selection.deselect(3);
-        let (rows, runs) = selection.into_rows_and_runs();
-        assert_eq!(rows, [2, 4, 10, 11]);
-        assert_eq!(runs, None);
-        let (rows, runs) = Selection::ranges(&[]).into_rows_and_runs();
-        assert!(rows.is_empty());
-        assert_eq!(runs, Some(Vec::new()));
+        assert_eq!(selection.into_chosen(), Chosen::Rows(vec![2, 4, 10, 11]));
+        let chosen = Selection::ranges(&[]).into_chosen();
+        assert_eq!(chosen, Chosen::Ranges(Vec::new()));
     }
 
     /// The vectorized filter agrees with `ColumnFilter::matches` row by row.

@@ -35,7 +35,7 @@ use crate::columnar::{column_from_array, column_to_array, picked_to_array};
 use crate::compaction::{TableVersion, decode_location};
 use crate::db::{CF_BLOCKS, CF_DELTA, CF_PK_INDEX, DbInner, storage};
 use crate::error::{Error, Result};
-use crate::evaluate::{Selection, apply_filter, kept_share, take};
+use crate::evaluate::{Chosen, Selection, apply_filter, kept_share, take};
 use crate::keys::{
     GENERATION_BYTES, SEQUENCE_BYTES, TABLE_ID_BYTES, ValueRef, block_key, chunk_key, delta_key,
     delta_prefix, encode_key_value, hex, pk_index_key, table_range,
@@ -951,18 +951,35 @@ impl Table {
                     Ok(!overlay.contains_key(&key))
                 })?;
             }
-            let (mut rows_selected, runs) = selection.into_rows_and_runs();
-            let whole = rows_selected.len() <= limit - matched;
-            rows_selected.truncate(limit - matched);
-            if rows_selected.is_empty() {
+            // Checked once against the block's rows, which every chunk of it holds: by its
+            // ranges when the selection still is the narrowed ranges (no row listed), else
+            // row by row; the limit left cuts either.
+            let wanted = limit - matched;
+            let rows_selected: Vec<u32>;
+            let picked = match selection.into_chosen() {
+                Chosen::Ranges(ranges)
+                    if ranges.iter().map(ExactSizeIterator::len).sum::<usize>() <= wanted =>
+                {
+                    Picked::ranges(ranges, rows)?
+                }
+                Chosen::Ranges(ranges) => {
+                    rows_selected = ranges
+                        .iter()
+                        .flat_map(|range| range.start as u32..range.end as u32)
+                        .take(wanted)
+                        .collect();
+                    Picked::check(&rows_selected, rows)?
+                }
+                Chosen::Rows(mut listed) => {
+                    listed.truncate(wanted);
+                    rows_selected = listed;
+                    Picked::check(&rows_selected, rows)?
+                }
+            };
+            let picked_rows = picked.len();
+            if picked_rows == 0 {
                 continue;
             }
-            // Checked once against the block's rows, which every chunk of it holds: by its
-            // runs when the selection still is the narrowed ranges, else row by row.
-            let picked = match runs {
-                Some(runs) if whole => Picked::from_runs(&rows_selected, runs, rows)?,
-                _ => Picked::check(&rows_selected, rows)?,
-            };
             let mut arrays: Vec<ArrayRef> = Vec::with_capacity(projection.len());
             for &index in &projection {
                 let chunk = read_column(index, &mut stats)?;
@@ -970,7 +987,7 @@ impl Table {
                     .fields()
                     .get(index)
                     .ok_or_else(|| self.gone())?;
-                arrays.push(if rows_selected.len() == rows {
+                arrays.push(if picked_rows == rows {
                     column_to_array(&chunk.column, field.data_type())?
                 } else {
                     picked_to_array(
@@ -981,8 +998,8 @@ impl Table {
                     )?
                 });
             }
-            let options = RecordBatchOptions::new().with_row_count(Some(rows_selected.len()));
-            matched += rows_selected.len();
+            let options = RecordBatchOptions::new().with_row_count(Some(picked_rows));
+            matched += picked_rows;
             sink(RecordBatch::try_new_with_options(
                 schema.clone(),
                 arrays,
