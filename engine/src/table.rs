@@ -957,18 +957,15 @@ impl Table {
             let wanted = limit - matched;
             let rows_selected: Vec<u32>;
             let picked = match selection.into_chosen() {
-                Chosen::Ranges(ranges)
-                    if ranges.iter().map(ExactSizeIterator::len).sum::<usize>() <= wanted =>
-                {
+                Chosen::Ranges(mut ranges) => {
+                    // The limit keeps the first rows: later ranges shrink, to nothing.
+                    let mut left = wanted;
+                    for range in &mut ranges {
+                        let kept = range.len().min(left);
+                        range.end = range.start + kept;
+                        left -= kept;
+                    }
                     Picked::ranges(ranges, rows)?
-                }
-                Chosen::Ranges(ranges) => {
-                    rows_selected = ranges
-                        .iter()
-                        .flat_map(|range| range.start as u32..range.end as u32)
-                        .take(wanted)
-                        .collect();
-                    Picked::check(&rows_selected, rows)?
                 }
                 Chosen::Rows(mut listed) => {
                     listed.truncate(wanted);
