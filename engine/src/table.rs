@@ -402,6 +402,23 @@ impl Table {
         crate::compaction::compact_table(&self.db, &self.state)
     }
 
+    /// The delta generations a read pinned at `version` and `generation` must look in: those
+    /// the version has not folded, or none when nothing was written since the last
+    /// compaction folded everything (the only live generation is the newest and no byte was
+    /// counted into it). A writer counts its bytes before its write, and `pin` takes the
+    /// snapshot before this reads the count, so a count of 0 means no write is in the
+    /// snapshot. Opening a table starts a generation above every one present, so delta left
+    /// from before is never taken for empty.
+    fn live_generations(
+        &self,
+        version: &TableVersion,
+        generation: u32,
+    ) -> impl DoubleEndedIterator<Item = u32> + use<> {
+        let first_live = version.folded_through.saturating_add(1);
+        let empty = first_live == generation && self.state.delta_bytes.load(Ordering::SeqCst) == 0;
+        (first_live..=generation).filter(move |_| !empty)
+    }
+
     /// Pins the current version with a matching snapshot and the newest delta generation.
     fn pin(
         &self,
@@ -438,12 +455,7 @@ impl Table {
         let (version, snapshot, generation) = self.pin();
         let table_id = self.state.meta.id();
         let delta = self.db.cf(CF_DELTA)?;
-        let first_live = version.folded_through.saturating_add(1);
-        // Nothing was written since the last compaction folded everything: no delta to read.
-        let delta_empty =
-            first_live == generation && self.state.delta_bytes.load(Ordering::SeqCst) == 0;
-        let live = (first_live..=generation).rev().filter(|_| !delta_empty);
-        for generation in live {
+        for generation in self.live_generations(&version, generation).rev() {
             let lower = delta_key(table_id, generation, &primary_key, 0);
             let newest = delta_key(table_id, generation, &primary_key, u64::MAX);
             // Read forward over the key's versions, between tight bounds. A backward seek
@@ -624,7 +636,7 @@ impl Table {
         // The live delta, newest version per key.
         let overlay = self.delta_overlay(
             &snapshot,
-            version.folded_through.saturating_add(1)..=generation,
+            self.live_generations(&version, generation),
             (&low_key, high_key.as_deref()),
             &mut stats,
         )?;
@@ -1053,7 +1065,7 @@ impl Table {
     fn delta_overlay(
         &self,
         snapshot: &SnapshotWithThreadMode<'_, DB>,
-        generations: std::ops::RangeInclusive<u32>,
+        generations: impl Iterator<Item = u32>,
         (low, high): (&[u8], Option<&[u8]>),
         stats: &mut ScanStats,
     ) -> Result<DeltaOverlay> {
