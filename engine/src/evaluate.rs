@@ -238,24 +238,69 @@ fn count_set(mask: &[bool]) -> usize {
 }
 
 /// Writes the rows `first + i` whose `selected[i]` is set into `rows` from slot `next` on,
-/// without a branch per row: every row is written at the next free slot, and only set rows
-/// advance it, so `rows` needs a spare slot past the last set row. Unset runs are skipped
-/// 64 at a time (a selective filter leaves most of a block unset). Returns the next free
-/// slot.
+/// 64 rows at a time: their flags packed into a word, an empty word skipped (a selective
+/// filter leaves most of a block unset), a sparse one walked set bit by set bit, a dense one
+/// written without a branch per row (every row is written at the next free slot and only
+/// set rows advance it, so `rows` needs a spare slot past the last set row). Returns the
+/// next free slot.
 fn write_selected(selected: &[bool], first: usize, rows: &mut [u32], mut next: usize) -> usize {
-    for (index, chunk) in selected.chunks(64).enumerate() {
-        if !chunk.iter().fold(false, |any, &set| any | set) {
+    // `bool` is one byte, 0 or 1.
+    let flags: &[u8] = bytemuck::cast_slice(selected);
+    for (index, chunk) in flags.chunks(64).enumerate() {
+        let mut bits = pack_flags(chunk);
+        if bits == 0 {
             continue;
         }
         let base = first + index * 64;
-        for (offset, &set) in chunk.iter().enumerate() {
-            if let Some(slot) = rows.get_mut(next) {
-                *slot = (base + offset) as u32;
+        if bits.count_ones() > DENSE_WORD {
+            for (offset, &set) in chunk.iter().enumerate() {
+                if let Some(slot) = rows.get_mut(next) {
+                    *slot = (base + offset) as u32;
+                }
+                next += usize::from(set);
             }
-            next += usize::from(set);
+        } else {
+            while bits != 0 {
+                if let Some(slot) = rows.get_mut(next) {
+                    *slot = (base + bits.trailing_zeros() as usize) as u32;
+                }
+                next += 1;
+                bits &= bits - 1;
+            }
         }
     }
     next
+}
+
+/// Set rows of 64 above which [`write_selected`] writes every row rather than walk the set
+/// bits. On 65,536 random flags (release build), the walk with this cut took 3.4 to 4.3 us
+/// at 1% to 10% set against 8.2 to 9.1 us for writing every row, about the same at 25%,
+/// and 5% longer at 50%; cuts of 24 and up took half as long again at 25%, where the walk's
+/// end is hard to predict.
+const DENSE_WORD: u32 = 16;
+
+/// Up to 64 flags (bytes of 0 or 1) as the low bits of a word, the first flag lowest. Eight
+/// at a time: multiplying eight flags, read as a little-endian word, by this constant adds
+/// flag `i` (at bit `8i`) into bit `56 + i` and no two products meet, so no carry spoils the
+/// top byte.
+fn pack_flags(flags: &[u8]) -> u64 {
+    const GATHER: u64 = 0x0102_0408_1020_4080;
+    let mut bits = 0u64;
+    // A whole word's flags, the common case, as eight fixed-size reads.
+    if let Ok(full) = <&[u8; 64]>::try_from(flags) {
+        for (index, eight) in full.as_chunks::<8>().0.iter().enumerate() {
+            bits |= (u64::from_le_bytes(*eight).wrapping_mul(GATHER) >> 56) << (index * 8);
+        }
+        return bits;
+    }
+    for (index, eight) in flags.chunks(8).take(8).enumerate() {
+        let mut word = [0u8; 8];
+        if let Some(head) = word.get_mut(..eight.len()) {
+            head.copy_from_slice(eight);
+        }
+        bits |= (u64::from_le_bytes(word).wrapping_mul(GATHER) >> 56) << (index * 8);
+    }
+    bits
 }
 
 /// The share of a block's values a filter keeps, guessed from the block's zone map as if
@@ -917,6 +962,57 @@ mod tests {
                 proptest::prop_assert_eq!(narrow.into_rows(), plain.into_rows());
             }
         }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// Masks turn into the rows a plain walk lists, over sparse and dense words, words
+        /// cut short, and several ranges.
+        #[test]
+        fn masks_list_the_rows_a_plain_walk_does(
+            ranges in proptest::collection::vec((0usize..40, 0usize..300, 0u32..=64), 1..6),
+            seed in proptest::prelude::any::<u64>(),
+        ) {
+            // Ranges with gaps between them, each with its own share of set rows in 64.
+            let mut bounds = Vec::new();
+            let mut shares = Vec::new();
+            let mut at = 0;
+            for &(gap, len, share) in &ranges {
+                bounds.push(at + gap..at + gap + len);
+                shares.push(share);
+                at += gap + len;
+            }
+            let mut selection = Selection::ranges(&bounds);
+            let mut expected = Vec::new();
+            let mut state = seed | 1;
+            for (range, &share) in bounds.iter().zip(&shares) {
+                for row in range.clone() {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    if (state % 64) < u64::from(share) {
+                        expected.push(row as u32);
+                    } else {
+                        selection.deselect(row);
+                    }
+                }
+            }
+            proptest::prop_assert_eq!(selection.into_rows(), expected);
+        }
+    }
+
+    #[test]
+    fn pack_flags_puts_the_first_flag_lowest() {
+        let mut flags = [0u8; 64];
+        for index in [0, 7, 8, 33, 63] {
+            flags[index] = 1;
+        }
+        let bits = pack_flags(&flags);
+        assert_eq!(bits, 1 | 1 << 7 | 1 << 8 | 1 << 33 | 1 << 63);
+        assert_eq!(pack_flags(&flags[..9]), 1 | 1 << 7 | 1 << 8);
+        assert_eq!(pack_flags(&[1; 64]), u64::MAX);
+        assert_eq!(pack_flags(&[]), 0);
     }
 
     #[test]
