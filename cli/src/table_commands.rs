@@ -61,8 +61,8 @@ pub fn stats_json(stats: &TableStats) -> String {
     text.push_str(", \"layout_kind\": ");
     write_string(&stats.layout_kind, &mut text);
     text.push_str(&format!(
-        ", \"layout_version\": {}, \"layout_pinned\": {}, \"model_bytes\": {}, \"blocks\": {}, \"compacted_rows\": {}, \"delta_bytes\": {}",
-        stats.layout_version, stats.layout_pinned, stats.model_bytes, stats.blocks, stats.compacted_rows, stats.delta_bytes
+        ", \"layout_version\": {}, \"layout_pinned\": {}, \"layout_provisional\": {}, \"model_bytes\": {}, \"blocks\": {}, \"compacted_rows\": {}, \"delta_bytes\": {}",
+        stats.layout_version, stats.layout_pinned, stats.layout_provisional, stats.model_bytes, stats.blocks, stats.compacted_rows, stats.delta_bytes
     ));
     text.push_str(", \"last_compaction_error\": ");
     match &stats.last_compaction_error {
@@ -86,7 +86,11 @@ pub fn stats(db: &Db, name: &str, format: StatsFormat, out: &mut dyn Write) -> C
                 human_bytes(stats.bytes_on_disk),
                 stats.bytes_on_disk,
                 stats.layout_version,
-                if stats.layout_pinned { ", pinned" } else { "" },
+                match (stats.layout_pinned, stats.layout_provisional) {
+                    (true, _) => ", pinned",
+                    (false, true) => ", provisional",
+                    (false, false) => "",
+                },
                 stats.layout,
                 human_bytes(stats.model_bytes),
                 stats.blocks,

@@ -44,6 +44,9 @@ pub struct TableStats {
     pub layout_version: u32,
     /// Whether the layout is pinned against automatic re-layout.
     pub layout_pinned: bool,
+    /// Whether the layout is an automatic re-layout's awaiting its settling check
+    /// (`Table::layout_provisional`).
+    pub layout_provisional: bool,
     /// Bytes of the layout's models plus the blocks' position models.
     pub model_bytes: u64,
     /// Bytes written to delta since the last compaction began (an estimate).
@@ -114,6 +117,7 @@ impl Table {
             layout: version.layout.describe(),
             layout_version: version.layout_version,
             layout_pinned: self.layout_pinned(),
+            layout_provisional: self.layout_provisional(),
             model_bytes,
             delta_bytes: state.delta_bytes.load(std::sync::atomic::Ordering::Relaxed),
             last_compaction_error: state.last_error.lock().clone(),

@@ -249,6 +249,39 @@ fn automatic_relayout_follows_the_workload_unless_the_layout_is_pinned() {
     let stats = table.stats().unwrap();
     assert_ne!(stats.layout_kind, "insertion_order");
     assert!(!stats.layout_pinned);
+    assert!(
+        stats.layout_provisional,
+        "an automatic re-layout's layout must await its settling check"
+    );
+    for predicate in &queries {
+        assert_eq!(run(&table, predicate).0, expected(predicate));
+    }
+
+    // Once the log renews the optimizer's window of predicates, one more check settles the
+    // layout (rewriting it or not); answers stay exact throughout.
+    let window = tessera_layout::Constraints::default().workload_max;
+    let mut served = 0;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while table.layout_provisional() || table.relayout_in_progress() {
+        assert!(
+            Instant::now() < deadline,
+            "not settled after {served} more scans: {}",
+            table.stats().unwrap().layout
+        );
+        // Checks run every 16 scans: the first one past the window settles.
+        if served < window + 32 {
+            for predicate in &queries {
+                assert_eq!(run(&table, predicate).0, expected(predicate));
+                served += 1;
+            }
+        } else {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    assert!(served >= window, "settled after only {served} more scans");
+    let stats = table.stats().unwrap();
+    assert!(!stats.layout_provisional);
+    assert_ne!(stats.layout_kind, "insertion_order");
     for predicate in &queries {
         assert_eq!(run(&table, predicate).0, expected(predicate));
     }

@@ -31,11 +31,12 @@
 //!
 //! The shift: a fresh table with automatic re-layout on serves `--shift-queries` queries of
 //! mix A (columns weighted as above), then twice as many of mix B (the weights reversed: the
-//! optimizer reads the 512 most recent logged queries, which the new mix must fill), while a
-//! reader thread issues point gets every 2 ms. Reported: how long after the shift the new
-//! layout went live, how the B queries fared before that, the scan overhead of the layout
-//! re-layout chose against a layout learned from B alone, and the slowest reads while a
-//! rewrite ran.
+//! optimizer reads the 512 most recent logged queries, which the new mix must fill), each mix
+//! until its layout changed and settled (`Table::layout_provisional`), while a reader thread
+//! issues point gets every 2 ms. Reported: how long after the shift the first new layout and
+//! the last one went live, how the B queries fared before that, the scan overhead of the
+//! layout re-layout chose against a layout learned from B alone, and the slowest reads while
+//! a rewrite ran.
 #![allow(
     clippy::print_stdout,
     clippy::print_stderr,
@@ -1131,6 +1132,8 @@ struct ShiftReport {
     layout_after: String,
     /// From the first B query to the first B query served by a new layout.
     seconds_to_new_layout: Option<f64>,
+    /// From the first B query to the first B query served by the last layout.
+    seconds_to_settled_layout: Option<f64>,
     /// B queries served before the new layout was live.
     queries_before_new_layout: usize,
     overhead_before_new_layout: f64,
@@ -1198,15 +1201,16 @@ fn shift(
 
     let origin = Instant::now();
     let mut served = Vec::new();
-    // Serves a mix until at least `minimum` queries ran and, once the layout changed, 128
-    // more ran on the new one; or until the time limit.
+    // Serves a mix until at least `minimum` queries ran and the layout changed and settled
+    // (no longer provisional, no rewrite running), and 128 more ran on the settled one; or
+    // until the time limit.
     let limit = Duration::from_secs(args.shift_seconds);
     let run = |generator: &mut QueryGenerator<'_>,
                minimum: usize,
                served: &mut Vec<ShiftQuery>|
      -> BenchResult<()> {
         let started = Instant::now();
-        let mut first_layout: Option<String> = None;
+        let mut last_layout: Option<String> = None;
         let mut changed_at: Option<usize> = None;
         let mut count = 0usize;
         loop {
@@ -1216,17 +1220,19 @@ fn shift(
             let (measured, layout) = serve(&table, &query)?;
             let during_rewrite = before || table.relayout_in_progress();
             count += 1;
-            let first = first_layout.get_or_insert_with(|| layout.clone());
-            if changed_at.is_none() && *first != layout {
+            if last_layout.as_ref().is_some_and(|last| *last != layout) {
                 changed_at = Some(count);
             }
+            last_layout = Some(layout.clone());
             served.push(ShiftQuery {
                 at,
                 measured,
                 layout,
                 during_rewrite,
             });
-            let settled = changed_at.is_some_and(|at| count >= at + 128);
+            let settled = changed_at.is_some_and(|at| count >= at + 128)
+                && !table.layout_provisional()
+                && !table.relayout_in_progress();
             if count >= minimum && (settled || started.elapsed() > limit) {
                 return Ok(());
             }
@@ -1252,6 +1258,11 @@ fn shift(
         .iter()
         .position(|query| query.layout != layout_before_shift);
     let (before_new, after_new) = after_shift.split_at(switch.unwrap_or(after_shift.len()));
+    // The last change: where the settled layout went live.
+    let settled_at = after_shift
+        .windows(2)
+        .rposition(|pair| pair[0].layout != pair[1].layout)
+        .and_then(|index| after_shift.get(index + 1));
     let median_overhead = |queries: &[ShiftQuery]| {
         let mut overheads: Vec<f64> = queries.iter().map(|q| q.measured.overhead()).collect();
         overheads.sort_by(f64::total_cmp);
@@ -1322,6 +1333,7 @@ fn shift(
         seconds_to_new_layout: switch
             .and_then(|index| after_shift.get(index))
             .map(|query| (query.at - shift_at).as_secs_f64()),
+        seconds_to_settled_layout: settled_at.map(|query| (query.at - shift_at).as_secs_f64()),
         queries_before_new_layout: before_new.len(),
         overhead_before_new_layout: median_overhead(before_new),
         p95_ms_before_new_layout: percentile_micros(&before_latencies, 0.95) / 1e3,
@@ -1367,6 +1379,7 @@ impl ShiftReport {
              layout before the shift          {}\n\
              layout after                     {} ({} layout changes in all)\n\
              new layout live after            {}\n\
+             last layout live after           {}\n\
              B queries on the old layout      {} (median overhead {:.1}, p95 {:.1} ms)\n\
              B queries on the new layout      median overhead {:.2}\n\
              B evaluation set, re-laid out    median overhead {:.2}, p50 {:.2} ms\n\
@@ -1385,6 +1398,8 @@ impl ShiftReport {
                 || "never: no automatic check predicted the gain asked for".to_owned(),
                 |s| format!("{s:.1} s")
             ),
+            self.seconds_to_settled_layout
+                .map_or_else(|| "-".to_owned(), |s| format!("{s:.1} s")),
             self.queries_before_new_layout,
             self.overhead_before_new_layout,
             self.p95_ms_before_new_layout,
@@ -1411,7 +1426,8 @@ impl ShiftReport {
         format!(
             "{{\"dataset\": \"{}\", \"queries_a\": {}, \"queries_b\": {}, \"tune_every\": {}, \
              \"layout_before_shift\": {:?}, \"layout_after\": {:?}, \"rewrites\": {}, \
-             \"seconds_to_new_layout\": {}, \"queries_before_new_layout\": {}, \
+             \"seconds_to_new_layout\": {}, \"seconds_to_settled_layout\": {}, \
+             \"queries_before_new_layout\": {}, \
              \"overhead_before_new_layout\": {:.3}, \"p95_ms_before_new_layout\": {:.3}, \
              \"overhead_after_new_layout\": {:.3}, \"eval_overhead_auto\": {:.3}, \
              \"eval_overhead_tuned\": {:.3}, \"eval_p50_ms_auto\": {:.3}, \
@@ -1428,6 +1444,8 @@ impl ShiftReport {
             self.layout_after,
             self.rewrites,
             self.seconds_to_new_layout
+                .map_or_else(|| "null".to_owned(), |s| format!("{s:.2}")),
+            self.seconds_to_settled_layout
                 .map_or_else(|| "null".to_owned(), |s| format!("{s:.2}")),
             self.queries_before_new_layout,
             self.overhead_before_new_layout,
