@@ -244,8 +244,8 @@ fn count_set(mask: &[bool]) -> usize {
 /// set rows advance it, so `rows` needs a spare slot past the last set row). Returns the
 /// next free slot.
 fn write_selected(selected: &[bool], first: usize, rows: &mut [u32], mut next: usize) -> usize {
-    // `bool` is one byte, 0 or 1.
-    let flags: &[u8] = bytemuck::cast_slice(selected);
+    // `bool` is one byte, 0 or 1; the cast is checked when compiled, so it cannot fail.
+    let flags: &[u8] = bytemuck::must_cast_slice(selected);
     for (index, chunk) in flags.chunks(64).enumerate() {
         let mut bits = pack_flags(chunk);
         if bits == 0 {
