@@ -288,21 +288,50 @@ pub(crate) fn automatic_check(
 ) -> Result<OptimizeReport> {
     let recorded = state.workload.lock().recorded();
     let window = Constraints::default().workload_max as u64;
-    let since = *state.provisional_since.lock();
-    let settling = since.is_some_and(|at| recorded >= at.saturating_add(window));
+    let settling = provisional_since(state).is_some_and(|at| recorded >= at.saturating_add(window));
     let asked = if settling {
         gain.min(EXPLICIT_GAIN)
     } else {
         gain
     };
     let report = optimize_table(db, state, asked)?;
-    let mut provisional = state.provisional_since.lock();
+    let mut provisional = state.provisional.lock();
     if settling {
         *provisional = None;
-    } else if report.relayout.is_some() {
-        *provisional = Some(recorded);
+    } else if let Some(relayout) = &report.relayout {
+        // Marked for the version this check wrote: should an explicit re-layout have
+        // replaced it meanwhile, the mark names a version no longer live and is ignored.
+        *provisional = Some(Provisional {
+            since: recorded,
+            layout_version: relayout.layout_version,
+        });
     }
     Ok(report)
+}
+
+/// An automatic re-layout not yet settled.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Provisional {
+    /// The predicates the workload log had recorded in all when the re-layout was decided.
+    pub(crate) since: u64,
+    /// The layout version it wrote.
+    pub(crate) layout_version: u32,
+}
+
+/// When the live layout is an automatic re-layout's still provisional: the predicates the
+/// log had recorded when it was decided. A mark left for a layout version since replaced
+/// (by an explicit re-layout, say) does not count.
+fn provisional_since(state: &TableState) -> Option<u64> {
+    let mark = *state.provisional.lock();
+    Provisional::since_if_live(mark, state.versions.pin().layout_version)
+}
+
+impl Provisional {
+    /// `mark`'s count of predicates, if it was left for the live layout version.
+    fn since_if_live(mark: Option<Self>, live_version: u32) -> Option<u64> {
+        mark.filter(|mark| mark.layout_version == live_version)
+            .map(|mark| mark.since)
+    }
 }
 
 /// Learns a layout for the table and rewrites it when the estimate improves by `gain`.
@@ -359,11 +388,7 @@ impl Table {
     /// the table into it when the estimated cost per query drops by at least 5%. Returns when
     /// the new layout is live; reads and writes go on meanwhile.
     pub fn optimize(&self) -> Result<OptimizeReport> {
-        let report = optimize_table(self.db(), self.state(), EXPLICIT_GAIN)?;
-        if report.relayout.is_some() {
-            *self.state().provisional_since.lock() = None;
-        }
-        Ok(report)
+        optimize_table(self.db(), self.state(), EXPLICIT_GAIN)
     }
 
     /// Rewrites the table into the layout `choice` names (built on a sample of the table,
@@ -393,9 +418,7 @@ impl Table {
             &constraints,
         )
         .map_err(layout_error)?;
-        let report = relayout(db, state, Arc::from(layout))?;
-        *state.provisional_since.lock() = None;
-        Ok(report)
+        relayout(db, state, Arc::from(layout))
     }
 
     /// Rewrites the table into the layout `choice` names, as [`Self::relayout`] does, and
@@ -422,7 +445,7 @@ impl Table {
     /// automatic check, with a lower bar, follows once the workload log has renewed the
     /// predicates the optimizer learns from (see `Options::relayout_gain`).
     pub fn layout_provisional(&self) -> bool {
-        self.state().provisional_since.lock().is_some()
+        provisional_since(self.state()).is_some()
     }
 
     /// Whether a re-layout (asked for or automatic) is rewriting the table right now.
@@ -467,6 +490,19 @@ mod tests {
             costs.record(nanos as u64, values, blocks);
         }
         costs
+    }
+
+    #[test]
+    fn a_provisional_mark_counts_only_for_the_version_it_names() {
+        let mark = Provisional {
+            since: 1_000,
+            layout_version: 3,
+        };
+        assert_eq!(Provisional::since_if_live(Some(mark), 3), Some(1_000));
+        // An explicit re-layout that went live after the automatic one (version 4) is
+        // settled, even if the automatic check marks its own version afterwards.
+        assert_eq!(Provisional::since_if_live(Some(mark), 4), None);
+        assert_eq!(Provisional::since_if_live(None, 3), None);
     }
 
     #[test]

@@ -80,9 +80,9 @@ pub(crate) struct TableState {
     pub(crate) relayout_running: AtomicBool,
     /// Whether an automatic layout check is queued.
     pub(crate) tuning: AtomicBool,
-    /// While the last automatic re-layout is provisional: the predicates the workload log
-    /// had recorded in all when it was decided (see `optimize::automatic_check`).
-    pub(crate) provisional_since: Mutex<Option<u64>>,
+    /// The last automatic re-layout, while it is provisional (see
+    /// `optimize::automatic_check`); it counts only while its layout version is live.
+    pub(crate) provisional: Mutex<Option<crate::optimize::Provisional>>,
 }
 
 impl TableState {
@@ -113,7 +113,7 @@ impl TableState {
             layout_pinned: AtomicBool::new(layout_pinned),
             relayout_running: AtomicBool::new(false),
             tuning: AtomicBool::new(false),
-            provisional_since: Mutex::new(None),
+            provisional: Mutex::new(None),
         }
     }
 
