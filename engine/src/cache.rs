@@ -1,7 +1,10 @@
 //! A cache of decoded column chunks shared by scans and point reads, bounded in bytes.
 //!
-//! Keys are (table id, block id, column index); block ids are never reused within a table,
-//! so an entry can never go stale. Eviction is least-recently-used by a logical clock,
+//! Keys are (table id, block id, column index); a published block id is never reused within
+//! a table, so an entry read from a published block can never go stale. A fold or re-layout
+//! also warms the cache with the chunks it writes ([`ColumnCache::warm`]), before they are
+//! published: should the write fail, the next attempt hands the same ids out again, so the
+//! writer forgets them ([`ColumnCache::forget_blocks_from`]). Eviction is least-recently-used by a logical clock,
 //! found by a linear pass: entries are whole decoded chunks (up to 65,536 values), so there
 //! are few of them and a miss costs a decode far above the pass. Integer and decimal chunks
 //! are held with their narrow [`Offsets`], which filters and projections read instead.
@@ -109,12 +112,72 @@ impl ColumnCache {
         }
     }
 
+    /// The cache's logical clock: chunks read or cached after this reading are marked
+    /// with a later one, which [`Self::warm`] keeps.
+    pub(crate) fn clock(&self) -> u64 {
+        self.inner.lock().clock
+    }
+
+    /// Caches a chunk a write just produced, as [`Self::insert`] does, but makes room only by
+    /// evicting chunks nobody has used after `since` (a [`Self::clock`] reading): a
+    /// re-layout warms the cache for the layout it writes without pushing out what reads
+    /// of the current one use meanwhile. Returns whether the chunk was cached.
+    pub(crate) fn warm(&self, id: ChunkId, column: Column, since: u64) -> bool {
+        // The values alone too large: skip the offsets' cost too.
+        if column.logical_bytes() > self.capacity / 4 {
+            return false;
+        }
+        let chunk = Arc::new(Chunk::new(column));
+        let bytes = chunk.bytes().max(64);
+        if bytes > self.capacity / 4 {
+            return false;
+        }
+        let mut inner = self.inner.lock();
+        while inner.bytes + bytes > self.capacity {
+            let oldest = inner
+                .entries
+                .iter()
+                .min_by_key(|(_, entry)| entry.used)
+                .map(|(id, entry)| (*id, entry.used));
+            match oldest {
+                Some((oldest, used)) if used <= since => {
+                    if let Some(evicted) = inner.entries.remove(&oldest) {
+                        inner.bytes -= evicted.bytes;
+                    }
+                }
+                _ => return false,
+            }
+        }
+        inner.clock += 1;
+        let used = inner.clock;
+        if let Some(old) = inner.entries.insert(id, Entry { chunk, bytes, used }) {
+            inner.bytes -= old.bytes;
+        }
+        inner.bytes += bytes;
+        true
+    }
+
     /// Drops every chunk of a table (after it is dropped).
     pub(crate) fn forget_table(&self, table_id: u32) {
+        self.forget_where(|(table, _, _)| table == table_id);
+    }
+
+    /// Drops the chunks of a table's blocks numbered `first` and up: blocks a failed write
+    /// cached but never published.
+    pub(crate) fn forget_blocks_from(&self, table_id: u32, first: u64) {
+        self.forget_where(|(table, block, _)| table == table_id && block >= first);
+    }
+
+    /// Drops the chunks of some blocks of a table: blocks a re-layout retired.
+    pub(crate) fn forget_blocks(&self, table_id: u32, blocks: &std::collections::HashSet<u64>) {
+        self.forget_where(|(table, block, _)| table == table_id && blocks.contains(&block));
+    }
+
+    fn forget_where(&self, forget: impl Fn(ChunkId) -> bool) {
         let mut inner = self.inner.lock();
         let mut freed = 0;
-        inner.entries.retain(|(table, _, _), entry| {
-            let keep = *table != table_id;
+        inner.entries.retain(|id, entry| {
+            let keep = !forget(*id);
             if !keep {
                 freed += entry.bytes;
             }
@@ -129,11 +192,13 @@ mod tests {
     use super::*;
     use tessera_codecs::{ColumnValues, LogicalType};
 
-    fn column(values: usize) -> Arc<Chunk> {
+    fn floats(values: usize) -> Column {
         let floats = ColumnValues::Float(vec![1.0; values]);
-        Arc::new(Chunk::new(
-            Column::new(LogicalType::Float64, floats, None).unwrap(),
-        ))
+        Column::new(LogicalType::Float64, floats, None).unwrap()
+    }
+
+    fn column(values: usize) -> Arc<Chunk> {
+        Arc::new(Chunk::new(floats(values)))
     }
 
     #[test]
@@ -152,6 +217,39 @@ mod tests {
         cache.forget_table(1);
         assert!(cache.get((1, 0, 0)).is_none());
         assert_eq!(cache.inner.lock().bytes, 0);
+    }
+
+    #[test]
+    fn warming_evicts_only_what_was_not_used_since() {
+        let cache = ColumnCache::new(8 * 1000 * 4);
+        for block in 0..4 {
+            cache.insert((1, block, 0), column(1000));
+        }
+        assert!(cache.get((1, 0, 0)).is_some());
+        let since = cache.clock();
+        // A reader uses block 2 after the write began: it stays.
+        assert!(cache.get((1, 2, 0)).is_some());
+        assert!(cache.warm((1, 10, 0), floats(1000), since));
+        assert!(cache.warm((1, 11, 0), floats(1000), since));
+        assert!(cache.warm((1, 12, 0), floats(1000), since));
+        // Blocks 1, 3 and 0 (least recently used first) made room; 2 and the warmed
+        // chunks were all used since, so a fourth chunk does not fit.
+        assert!(!cache.warm((1, 13, 0), floats(1000), since));
+        assert!(cache.get((1, 2, 0)).is_some());
+        for block in [0, 1, 3, 13] {
+            assert!(cache.get((1, block, 0)).is_none(), "block {block}");
+        }
+        for block in 10..13 {
+            assert!(cache.get((1, block, 0)).is_some(), "block {block}");
+        }
+        assert_eq!(cache.inner.lock().bytes, 4 * 8 * 1000);
+        // A failed write forgets what it warmed; a re-layout forgets what it retired.
+        cache.forget_blocks_from(1, 11);
+        assert!(cache.get((1, 10, 0)).is_some());
+        assert!(cache.get((1, 11, 0)).is_none() && cache.get((1, 12, 0)).is_none());
+        cache.forget_blocks(1, &[2].into_iter().collect());
+        assert!(cache.get((1, 2, 0)).is_none());
+        assert_eq!(cache.inner.lock().bytes, 8 * 1000);
     }
 
     #[test]

@@ -559,6 +559,7 @@ fn write_step(
         .map(ColumnBuilder::finish_column)
         .collect::<Result<Vec<Column>>>()?;
     let mut next_block_id = current.next_block_id;
+    let mut unpublished = Unpublished::new(db, table_id, next_block_id);
     let mut early = WriteBatch::default();
     let mut index = IndexEntries::default();
     let new_blocks = build_blocks(
@@ -656,7 +657,37 @@ fn write_step(
             .map_err(storage(format!("writing a compaction of table {table:?}")))?;
         Ok::<_, Error>((next, Vec::new()))
     })?;
+    unpublished.published = true;
     Ok(())
+}
+
+/// Until marked published, forgets when dropped the cached chunks of the blocks numbered
+/// `first` and up: a write that fails before its switch leaves their ids to the next
+/// attempt, whose blocks must not meet this one's chunks in the cache.
+struct Unpublished<'a> {
+    db: &'a DbInner,
+    table_id: u32,
+    first: u64,
+    published: bool,
+}
+
+impl<'a> Unpublished<'a> {
+    fn new(db: &'a DbInner, table_id: u32, first: u64) -> Self {
+        Self {
+            db,
+            table_id,
+            first,
+            published: false,
+        }
+    }
+}
+
+impl Drop for Unpublished<'_> {
+    fn drop(&mut self) {
+        if !self.published {
+            self.db.cache.forget_blocks_from(self.table_id, self.first);
+        }
+    }
 }
 
 /// What a re-layout did.
@@ -775,6 +806,7 @@ pub(crate) fn relayout(
 
     let mut report = CompactionReport::default();
     let mut next_block_id = current.next_block_id;
+    let mut unpublished = Unpublished::new(db, table_id, next_block_id);
     let mut batch = WriteBatch::default();
     let mut index = IndexEntries::default();
     let new_blocks = build_blocks(
@@ -817,6 +849,8 @@ pub(crate) fn relayout(
     );
     let blocks_before = current.blocks.len() as u64;
     let blocks_after = next.blocks.len() as u64;
+    let retired: std::collections::HashSet<u64> =
+        current.blocks.iter().map(|block| block.id).collect();
     drop(current);
     let garbage = vec![
         Garbage {
@@ -841,6 +875,9 @@ pub(crate) fn relayout(
     state
         .versions
         .publish(|_| Ok::<_, Error>((next, garbage)))?;
+    unpublished.published = true;
+    // No new read finds the old blocks; one still pinned on them decodes what it needs.
+    db.cache.forget_blocks(table_id, &retired);
     reclaim(db, state)?;
     Ok(RelayoutReport {
         layout: layout.describe(),
@@ -917,6 +954,7 @@ fn build_blocks<'k>(
         sink,
         report,
         new_blocks: &mut new_blocks,
+        warm_since: db.cache.clock(),
     };
     // The block being filled: rows (indexes into `columns`) and where each cell's run starts.
     let mut pending: Vec<u32> = Vec::with_capacity(BLOCK_ROWS);
@@ -981,6 +1019,9 @@ struct BlockWriter<'w, 'k> {
     sink: Sink<'w>,
     report: &'w mut CompactionReport,
     new_blocks: &'w mut Vec<Arc<BlockMeta>>,
+    /// The chunk cache's clock when the build began: written chunks warm the cache in
+    /// place of chunks no read has used since ([`crate::cache::ColumnCache::warm`]).
+    warm_since: u64,
 }
 
 impl BlockWriter<'_, '_> {
@@ -1060,6 +1101,13 @@ impl BlockWriter<'_, '_> {
         self.report.blocks_written += 1;
         self.report.rows_written += members.len() as u64;
         self.new_blocks.push(Arc::new(meta));
+        // The first reads of a new block (the first after a re-layout's switch, above all)
+        // would otherwise decode every chunk they touch: a point read decodes the whole row's.
+        for (index, column) in block_columns.into_iter().enumerate() {
+            self.db
+                .cache
+                .warm((table_id, block_id, index as u16), column, self.warm_since);
+        }
         if let Some(limit) = self.sink.flush_every
             && self.sink.batch.size_in_bytes() >= limit
         {
@@ -1121,5 +1169,122 @@ mod tests {
         ] {
             assert_eq!(version.may_hold(key), expected, "{key:?}");
         }
+    }
+
+    /// Every chunk of the table's current blocks is cached (the write warmed it) exactly as
+    /// decoding it from storage gives it; no chunk of a retired block is.
+    fn assert_warm_chunks_match_storage(table: &crate::Table, retired: &[u64]) {
+        let (db, state) = (table.db(), table.state());
+        let version = state.versions.pin();
+        assert!(!version.blocks.is_empty());
+        let table_id = state.meta.id();
+        for block in &version.blocks {
+            for column in 0..state.kinds.len() {
+                let cached = db
+                    .cache
+                    .get((table_id, block.id, column as u16))
+                    .unwrap_or_else(|| panic!("block {} column {column} was not warmed", block.id));
+                let key = chunk_key(
+                    &block_key(table_id, block.layout_version, block.cell, block.id),
+                    column as u16,
+                );
+                let bytes = db
+                    .rocks
+                    .get_cf(db.cf(CF_BLOCKS).unwrap(), &key)
+                    .unwrap()
+                    .expect("stored chunk");
+                let stored = tessera_codecs::decode_block(&bytes).unwrap();
+                assert_eq!(*cached.column, stored, "block {} column {column}", block.id);
+            }
+        }
+        for &id in retired {
+            for column in 0..state.kinds.len() {
+                assert!(db.cache.get((table_id, id, column as u16)).is_none());
+            }
+        }
+    }
+
+    #[test]
+    fn written_blocks_warm_the_cache_with_what_storage_decodes_to() {
+        use arrow::array::{
+            ArrayRef, BooleanArray, Date32Array, Decimal128Array, Float64Array, Int64Array,
+            StringArray,
+        };
+        use arrow::datatypes::{DataType, Field, Schema};
+        use arrow::record_batch::RecordBatch;
+
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, false),
+            Field::new("x", DataType::Int64, true),
+            Field::new("f", DataType::Float64, true),
+            Field::new("s", DataType::Utf8, true),
+            Field::new("price", DataType::Decimal128(15, 2), true),
+            Field::new("day", DataType::Date32, true),
+            Field::new("flag", DataType::Boolean, true),
+        ]));
+        let batch = |ids: std::ops::Range<i64>, salt: i64| {
+            let columns: Vec<ArrayRef> = vec![
+                Arc::new(Int64Array::from_iter_values(ids.clone())),
+                Arc::new(Int64Array::from_iter(ids.clone().map(|id| {
+                    (id % 7 != 0).then_some((id * 7_919 + salt) % 1_000 - 500)
+                }))),
+                Arc::new(Float64Array::from_iter(ids.clone().map(|id| {
+                    match id % 5 {
+                        0 => None,
+                        1 => Some(-0.0),
+                        _ => Some(id as f64 / 3.0 + salt as f64),
+                    }
+                }))),
+                Arc::new(StringArray::from_iter(ids.clone().map(|id| {
+                    (id % 3 != 0).then(|| format!("s{}", (id + salt) % 17))
+                }))),
+                Arc::new(
+                    Decimal128Array::from_iter(
+                        ids.clone()
+                            .map(|id| (id % 4 != 0).then_some(id as i128 * 101 + salt as i128)),
+                    )
+                    .with_precision_and_scale(15, 2)
+                    .unwrap(),
+                ),
+                Arc::new(Date32Array::from_iter(
+                    ids.clone()
+                        .map(|id| (id % 6 != 0).then_some(9_000 + (id % 400) as i32)),
+                )),
+                Arc::new(BooleanArray::from_iter(
+                    ids.map(|id| (id % 8 != 0).then_some(id % 2 == 0)),
+                )),
+            ];
+            RecordBatch::try_new(Arc::clone(&schema), columns).unwrap()
+        };
+        let directory = tempfile::tempdir().unwrap();
+        let db = crate::Db::open(directory.path(), crate::Options::default()).unwrap();
+        let table = db
+            .create_table(
+                "t",
+                Arc::clone(&schema),
+                crate::TableOptions {
+                    primary_key: vec!["id".to_owned()],
+                },
+            )
+            .unwrap();
+        table.insert(&batch(0..3_000, 0)).unwrap();
+        table.compact().unwrap();
+        assert_warm_chunks_match_storage(&table, &[]);
+        // A fold with new rows and replaced ones (deletion vectors on the old blocks).
+        table.insert(&batch(2_000..4_000, 1)).unwrap();
+        table.compact().unwrap();
+        assert_warm_chunks_match_storage(&table, &[]);
+        let old: Vec<u64> = table
+            .state()
+            .versions
+            .pin()
+            .blocks
+            .iter()
+            .map(|block| block.id)
+            .collect();
+        table
+            .relayout(&tessera_layout::LayoutChoice::Sorted(vec!["x".to_owned()]))
+            .unwrap();
+        assert_warm_chunks_match_storage(&table, &old);
     }
 }
