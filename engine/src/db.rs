@@ -77,7 +77,9 @@ pub struct Options {
     /// 483–656K rows/s and 1.37 at 256 MiB.
     pub compaction_threshold_bytes: u64,
     /// Bytes of decoded column chunks kept in memory for scans and point reads, counting
-    /// the narrow offsets integer and decimal chunks are held with. Default 512 MiB.
+    /// the narrow offsets integer and decimal chunks are held with. Folds and re-layouts
+    /// put the chunks they write here too, in place of chunks no read used meanwhile.
+    /// Default 512 MiB.
     pub cache_bytes: usize,
     /// Whether RocksDB keeps encoded column chunks in blob files (key-value separation), so
     /// its compactions move only small keys and pointers instead of rewriting chunks.
@@ -414,6 +416,7 @@ impl Db {
         batch.delete_cf(catalog, crate::compaction::manifest_key(state.meta.id()));
         batch.delete_cf(catalog, crate::optimize::workload_key(state.meta.id()));
         batch.delete_cf(catalog, crate::optimize::layout_pin_key(state.meta.id()));
+        batch.delete_cf(catalog, crate::optimize::provisional_key(state.meta.id()));
         for family in [CF_DELTA, CF_BLOCKS, CF_BLOCK_META, CF_PK_INDEX] {
             batch.delete_range_cf(self.inner.cf(family)?, &start, &end);
         }
@@ -645,10 +648,10 @@ impl DbInner {
             let (version, generation) = load(self, meta.id(), meta.name())?;
             let workload = crate::optimize::load_workload(self, meta.id(), meta.name())?;
             let pinned = crate::optimize::load_layout_pin(self, meta.id(), meta.name())?;
-            tables.insert(
-                meta.name().to_owned(),
-                Arc::new(TableState::new(meta, version, generation, workload, pinned)),
-            );
+            let provisional = crate::optimize::load_provisional(self, meta.id(), meta.name())?;
+            let state = TableState::new(meta, version, generation, workload, pinned);
+            *state.provisional.lock() = provisional;
+            tables.insert(state.meta.name().to_owned(), Arc::new(state));
             iterator.next();
         }
         iterator.status().map_err(storage("reading the catalog"))?;

@@ -52,6 +52,59 @@ pub fn layout_pin_key(table_id: u32) -> Vec<u8> {
     key
 }
 
+/// Catalog key prefix of provisional marks ([`Provisional`]); the table id (u32 BE) follows.
+pub const PROVISIONAL_KEY_PREFIX: &[u8] = b"layout_provisional/";
+
+/// The catalog key of a table's provisional mark.
+pub fn provisional_key(table_id: u32) -> Vec<u8> {
+    let mut key = PROVISIONAL_KEY_PREFIX.to_vec();
+    key.extend_from_slice(&table_id.to_be_bytes());
+    key
+}
+
+/// Format version of a persisted provisional mark.
+const PROVISIONAL_FORMAT: u8 = 1;
+
+/// A table's provisional mark, read at open: a table reopened before its settling check
+/// still gets it.
+pub(crate) fn load_provisional(
+    db: &DbInner,
+    table_id: u32,
+    table: &str,
+) -> Result<Option<Provisional>> {
+    let key = provisional_key(table_id);
+    let Some(bytes) = db
+        .rocks
+        .get_pinned_cf(db.cf(CF_CATALOG)?, &key)
+        .map_err(storage(format!(
+            "reading the provisional mark of table {table:?}"
+        )))?
+    else {
+        return Ok(None);
+    };
+    Provisional::decode(&bytes)
+        .map(Some)
+        .map_err(|reason| Error::Corrupt {
+            what: format!("provisional mark of table {table:?}"),
+            key: crate::keys::hex(&key),
+            reason,
+        })
+}
+
+/// Writes (or, for `None`, deletes) a table's provisional mark.
+fn persist_provisional(db: &DbInner, state: &TableState, mark: Option<Provisional>) -> Result<()> {
+    let family = db.cf(CF_CATALOG)?;
+    let key = provisional_key(state.meta.id());
+    match mark {
+        Some(mark) => db.rocks.put_cf(family, key, mark.encode()),
+        None => db.rocks.delete_cf(family, key),
+    }
+    .map_err(storage(format!(
+        "writing the provisional mark of table {:?}",
+        state.meta.name()
+    )))
+}
+
 /// Whether a table's layout is pinned, read at open.
 pub(crate) fn load_layout_pin(db: &DbInner, table_id: u32, table: &str) -> Result<bool> {
     Ok(db
@@ -295,17 +348,20 @@ pub(crate) fn automatic_check(
         gain
     };
     let report = optimize_table(db, state, asked)?;
-    let mut provisional = state.provisional.lock();
-    if settling {
-        *provisional = None;
+    let mark = if settling {
+        None
     } else if let Some(relayout) = &report.relayout {
         // Marked for the version this check wrote: should an explicit re-layout have
         // replaced it meanwhile, the mark names a version no longer live and is ignored.
-        *provisional = Some(Provisional {
+        Some(Provisional {
             since: recorded,
             layout_version: relayout.layout_version,
-        });
-    }
+        })
+    } else {
+        return Ok(report);
+    };
+    *state.provisional.lock() = mark;
+    persist_provisional(db, state, mark)?;
     Ok(report)
 }
 
@@ -327,6 +383,37 @@ fn provisional_since(state: &TableState) -> Option<u64> {
 }
 
 impl Provisional {
+    /// The catalog value: format version `u8` (1), predicates recorded `u64`, layout
+    /// version `u32`, big-endian.
+    fn encode(&self) -> Vec<u8> {
+        let mut bytes = Vec::with_capacity(13);
+        bytes.push(PROVISIONAL_FORMAT);
+        bytes.extend_from_slice(&self.since.to_be_bytes());
+        bytes.extend_from_slice(&self.layout_version.to_be_bytes());
+        bytes
+    }
+
+    fn decode(bytes: &[u8]) -> std::result::Result<Self, String> {
+        let (&version, rest) = bytes
+            .split_first()
+            .ok_or_else(|| "empty value".to_owned())?;
+        if version != PROVISIONAL_FORMAT {
+            return Err(format!(
+                "format version {version}, this build reads {PROVISIONAL_FORMAT}"
+            ));
+        }
+        let fields = rest
+            .split_first_chunk::<8>()
+            .and_then(|(since, tail)| Some((since, <[u8; 4]>::try_from(tail).ok()?)));
+        let Some((since, layout_version)) = fields else {
+            return Err(format!("{} bytes, expected 13", bytes.len()));
+        };
+        Ok(Self {
+            since: u64::from_be_bytes(*since),
+            layout_version: u32::from_be_bytes(layout_version),
+        })
+    }
+
     /// `mark`'s count of predicates, if it was left for the live layout version.
     fn since_if_live(mark: Option<Self>, live_version: u32) -> Option<u64> {
         mark.filter(|mark| mark.layout_version == live_version)
@@ -503,6 +590,39 @@ mod tests {
         // settled, even if the automatic check marks its own version afterwards.
         assert_eq!(Provisional::since_if_live(Some(mark), 4), None);
         assert_eq!(Provisional::since_if_live(None, 3), None);
+    }
+
+    #[test]
+    fn provisional_format_v1_is_stable() {
+        let mark = Provisional {
+            since: 0x0102_0304_0506_0708,
+            layout_version: 0x0A0B_0C0D,
+        };
+        let bytes = mark.encode();
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/golden/provisional_v1.bin");
+        if std::env::var_os("TESSERA_BLESS").is_some() {
+            std::fs::write(&path, &bytes).unwrap();
+        }
+        assert_eq!(bytes, std::fs::read(&path).unwrap());
+        let decoded = Provisional::decode(&bytes).unwrap();
+        assert_eq!(
+            (decoded.since, decoded.layout_version),
+            (mark.since, mark.layout_version)
+        );
+        for cut in 0..bytes.len() {
+            assert!(Provisional::decode(&bytes[..cut]).is_err(), "cut at {cut}");
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(Provisional::decode(&longer).is_err());
+        let mut newer = bytes;
+        newer[0] = 2;
+        assert!(
+            Provisional::decode(&newer)
+                .unwrap_err()
+                .contains("version 2")
+        );
     }
 
     #[test]

@@ -257,6 +257,16 @@ fn automatic_relayout_follows_the_workload_unless_the_layout_is_pinned() {
         assert_eq!(run(&table, predicate).0, expected(predicate));
     }
 
+    // The settling check is still owed after a reopen.
+    drop(table);
+    drop(db);
+    let db = open(directory.path(), 16);
+    let table = db.table("t").unwrap();
+    assert!(
+        table.stats().unwrap().layout_provisional,
+        "the provisional mark did not survive a reopen"
+    );
+
     // Once the log renews the optimizer's window of predicates, one more check settles the
     // layout (rewriting it or not); answers stay exact throughout.
     let window = tessera_layout::Constraints::default().workload_max;
