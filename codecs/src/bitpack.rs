@@ -161,6 +161,46 @@ pub fn unpack(
     Ok(())
 }
 
+/// The value at `index` of `count` values packed at `width` bits in `packed` (exactly
+/// [`packed_len`] bytes), unpacking only the SIMD block that holds it, or reading its bits
+/// from the tail.
+pub fn unpack_one(packed: &[u8], count: usize, width: u8, index: usize) -> Result<u64> {
+    if width > 64 {
+        return Err(CodecError::Corrupt {
+            what: format!("bit width {width} > 64"),
+            offset: 0,
+        });
+    }
+    if packed.len() != packed_len(count, width) || index >= count {
+        return Err(CodecError::Corrupt {
+            what: format!(
+                "value {index} of {count} packed at {width} bits in {} bytes",
+                packed.len()
+            ),
+            offset: 0,
+        });
+    }
+    if width == 0 {
+        return Ok(0);
+    }
+    let simd = simd_values(count, width);
+    let simd_bytes = simd / 8 * usize::from(width);
+    if index < simd {
+        let block_bytes = BLOCK_VALUES / 8 * usize::from(width);
+        let start = index / BLOCK_VALUES * block_bytes;
+        let mut block = [0u32; BLOCK_VALUES];
+        if let Some(chunk) = packed.get(start..start + block_bytes) {
+            BitPacker8x::new().decompress(chunk, &mut block, width);
+        }
+        Ok(block
+            .get(index % BLOCK_VALUES)
+            .map_or(0, |&value| u64::from(value)))
+    } else {
+        let tail = packed.get(simd_bytes..).unwrap_or_default();
+        Ok(read_bits(tail, (index - simd) * usize::from(width), width))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,6 +236,34 @@ mod tests {
                 values,
                 "width {width}, {count} values"
             );
+        }
+    }
+
+    #[test]
+    fn one_value_unpacks_as_the_whole_list_does() {
+        for width in [0u8, 1, 7, 13, 32, 33, 64] {
+            let mask = if width == 64 {
+                u64::MAX
+            } else {
+                (1u64 << width) - 1
+            };
+            // Whole SIMD blocks and a tail, or (past 32 bits) a bit stream only.
+            let values: Vec<u64> = (0..600u64)
+                .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15) & mask)
+                .collect();
+            let mut packed = Vec::new();
+            pack(values.iter().copied(), width, &mut packed);
+            for (index, &value) in values.iter().enumerate() {
+                assert_eq!(
+                    unpack_one(&packed, values.len(), width, index).unwrap(),
+                    value,
+                    "width {width}, value {index}"
+                );
+            }
+            assert!(unpack_one(&packed, values.len(), width, values.len()).is_err());
+            if width > 0 {
+                assert!(unpack_one(&packed[1..], values.len(), width, 0).is_err());
+            }
         }
     }
 

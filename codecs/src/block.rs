@@ -22,7 +22,7 @@ use crate::binary::BytesKind;
 use crate::boolean::BoolKind;
 use crate::error::{CodecError, Result};
 use crate::float::FloatKind;
-use crate::int::{IntKind, select_range};
+use crate::int::{IntKind, select_range, value_at};
 use crate::io::{Reader, WriteLe};
 use crate::scheme::{Compressor, EncodingNode, decode_node};
 use crate::select::Selection;
@@ -202,6 +202,84 @@ pub fn decode_block_into(bytes: &[u8], out: &mut Column) -> Result<()> {
     check_values(logical, values).map_err(|error| CodecError::Corrupt {
         what: error.to_string(),
         offset: 0,
+    })
+}
+
+/// Decodes the value at `row` alone, as a one-row column equal to that row of
+/// [`decode_block`]'s column: what a point read needs. Integer-held values (and narrow
+/// decimals) stored plain, constant, bit-packed or by dictionary are read without decoding
+/// their neighbours ([`crate::int`]); other encodings, and the validity, are decoded whole
+/// and the row picked. The checksum is verified as for a whole decode.
+pub fn decode_block_row(bytes: &[u8], row: usize) -> Result<Column> {
+    let (header, mut reader) = open(bytes)?;
+    let rows = header.rows;
+    if row >= rows {
+        return Err(CodecError::InvalidColumn(format!(
+            "row {row} of a block of {rows} rows"
+        )));
+    }
+    fn pick<K: crate::scheme::ValueKind<Owned = Vec<T>>, T: Copy>(
+        reader: &mut Reader<'_>,
+        rows: usize,
+        row: usize,
+    ) -> Result<T> {
+        let offset = reader.position();
+        let mut values = Vec::with_capacity(rows);
+        decode_node::<K>(reader, rows, 0, &mut values)?;
+        values
+            .get(row)
+            .copied()
+            .ok_or_else(|| reader.corrupt_at(offset, format!("value {row} of {rows}")))
+    }
+    let valid = if header.has_validity {
+        pick::<BoolKind, bool>(&mut reader, rows, row)?
+    } else {
+        true
+    };
+    let values = match header.logical.physical() {
+        crate::types::PhysicalKind::Int => {
+            ColumnValues::Int(vec![value_at(&mut reader, rows, 0, row)?])
+        }
+        crate::types::PhysicalKind::Decimal => match reader.u8("decimal mode")? {
+            DECIMAL_NARROW => {
+                ColumnValues::Decimal(vec![i128::from(value_at(&mut reader, rows, 0, row)?)])
+            }
+            DECIMAL_WIDE => {
+                let offset = reader.position();
+                let mut wide = Vec::with_capacity(rows);
+                decode_decimal_after_mode(&mut reader, rows, &mut wide)?;
+                let value = wide
+                    .get(row)
+                    .copied()
+                    .ok_or_else(|| reader.corrupt_at(offset, format!("value {row} of {rows}")))?;
+                ColumnValues::Decimal(vec![value])
+            }
+            other => return Err(reader.corrupt(format!("decimal mode {other}"))),
+        },
+        crate::types::PhysicalKind::Float => {
+            ColumnValues::Float(vec![pick::<FloatKind, f64>(&mut reader, rows, row)?])
+        }
+        crate::types::PhysicalKind::Bool => {
+            ColumnValues::Bool(vec![pick::<BoolKind, bool>(&mut reader, rows, row)?])
+        }
+        crate::types::PhysicalKind::Bytes => {
+            let offset = reader.position();
+            let mut strings = crate::types::BytesColumn::default();
+            decode_node::<BytesKind>(&mut reader, rows, 0, &mut strings)?;
+            let value = strings
+                .get(row)
+                .ok_or_else(|| reader.corrupt_at(offset, format!("value {row} of {rows}")))?;
+            ColumnValues::Bytes(crate::types::BytesColumn::from_values([value])?)
+        }
+    };
+    if reader.remaining() != 0 {
+        return Err(reader.corrupt(format!("{} bytes after the values", reader.remaining())));
+    }
+    Column::new(header.logical, values, (!valid).then(|| vec![false])).map_err(|error| {
+        CodecError::Corrupt {
+            what: error.to_string(),
+            offset: 0,
+        }
     })
 }
 

@@ -14,7 +14,8 @@
 
 use crate::binary::BytesKind;
 use crate::block::{
-    MAX_BLOCK_ROWS, decode_block, decode_block_into, encode_block, read_header, select_int_range,
+    MAX_BLOCK_ROWS, decode_block, decode_block_into, decode_block_row, encode_block, read_header,
+    select_int_range,
 };
 use crate::boolean::BoolKind;
 use crate::error::CodecError;
@@ -33,11 +34,13 @@ pub const FUZZ_STRING_BYTES_MAX: usize = 300;
 const REENCODE_ROWS_MAX: usize = 10_000;
 /// Range bounds each [`roundtrip`] checks `select_int_range` with.
 const SELECT_CHECKS: usize = 4;
+/// Rows each [`roundtrip`] reads alone with `decode_block_row`.
+const ROW_CHECKS: usize = 4;
 
 /// Encodes an arbitrary column built from `data` automatically and with every scheme of its
 /// kind, decodes each, and checks the result equals the column (floats bitwise); also checks
-/// the header, decoding into a reused column, and `select_int_range` against
-/// decode-then-filter. `Err` describes the first mismatch.
+/// the header, decoding into a reused column, `decode_block_row` against the decoded rows,
+/// and `select_int_range` against decode-then-filter. `Err` describes the first mismatch.
 pub fn roundtrip(data: &[u8]) -> Result<(), String> {
     let mut source = ByteSource::new(data);
     let compressor = Compressor::new(arbitrary_config(&mut source));
@@ -64,6 +67,21 @@ pub fn roundtrip(data: &[u8]) -> Result<(), String> {
 
     check_select(&column, &block.bytes, &mut source)?;
 
+    // One row read alone is that row of the whole decode.
+    if !column.is_empty() {
+        for _ in 0..ROW_CHECKS {
+            let row = source.below(column.len());
+            let one = decode_block_row(&block.bytes, row)
+                .map_err(|error| format!("decode_block_row({row}): {error}"))?;
+            let expected = decoded
+                .take(&[row as u32])
+                .map_err(|error| format!("take({row}): {error}"))?;
+            columns_match(&expected, &one).map_err(|error| {
+                format!("{} block, decode_block_row({row}): {error}", block.values)
+            })?;
+        }
+    }
+
     let depth = source.below(4) as u8;
     match column.values() {
         ColumnValues::Int(values) => every_scheme::<IntKind>(&compressor, values, depth)?,
@@ -87,7 +105,7 @@ pub fn roundtrip(data: &[u8]) -> Result<(), String> {
 }
 
 /// Feeds `data` to every block reader (`read_header`, `decode_block`, `decode_block_into`,
-/// `select_int_range`), as given and again with its checksum patched to match, and
+/// `decode_block_row`, `select_int_range`), as given and again with its checksum patched to match, and
 /// re-encodes whatever decodes. Errors are expected; a panic is the bug this looks for.
 pub fn decode_untrusted(data: &[u8]) {
     read_every_way(data);
@@ -118,6 +136,9 @@ fn read_every_way(bytes: &[u8]) {
         (i64::MAX, i64::MAX),
     ] {
         let _ = select_int_range(bytes, low, high);
+    }
+    for row in [0, 1, 255, 256, MAX_BLOCK_ROWS] {
+        let _ = decode_block_row(bytes, row);
     }
     if let Ok(column) = decode_block(bytes)
         && column.len() <= REENCODE_ROWS_MAX

@@ -3,7 +3,7 @@
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use crate::bitpack::{bits_needed, pack, packed_len, unpack};
+use crate::bitpack::{bits_needed, pack, packed_len, unpack, unpack_one};
 use crate::error::{CodecError, Result};
 use crate::io::{Reader, WriteLe};
 use crate::scheme::{
@@ -561,6 +561,67 @@ impl Scheme<IntKind> for IntZstd {
             })),
         }
         Ok(())
+    }
+}
+
+/// The value at `index` among the next `count` encoded values, reading no more than the
+/// encoding needs: plain and bit-packed values are addressed directly, a constant is read
+/// once, a dictionary reads its (small) sorted values and one code; other schemes decode
+/// the node whole. The reader ends after the node either way.
+pub(crate) fn value_at(
+    reader: &mut Reader<'_>,
+    count: usize,
+    nesting: u8,
+    index: usize,
+) -> Result<i64> {
+    if nesting > crate::scheme::MAX_NESTING {
+        return Err(reader.corrupt(format!(
+            "encodings nested deeper than {}",
+            crate::scheme::MAX_NESTING
+        )));
+    }
+    let offset = reader.position();
+    if index >= count {
+        return Err(reader.corrupt(format!("value {index} of {count}")));
+    }
+    let id = reader.u8("scheme id")?;
+    match id {
+        0 => {
+            let bytes = reader.take(count.saturating_mul(8), "plain integers")?;
+            let mut array = [0u8; 8];
+            if let Some(value) = bytes.get(index * 8..index * 8 + 8) {
+                array.copy_from_slice(value);
+            }
+            Ok(i64::from_le_bytes(array))
+        }
+        1 => reader.i64("constant value"),
+        2 => {
+            let (reference, width, packed) = read_bitpacked_header(reader, count)?;
+            let value = unpack_one(packed, count, width, index)
+                .map_err(|error| reader.corrupt_at(offset, error.to_string()))?;
+            Ok(reference.wrapping_add(value as i64))
+        }
+        5 => {
+            let size = reader.count("dictionary size", count)?;
+            let dictionary = decode_child::<IntKind>(reader, size, nesting + 1)?;
+            let codes = reader.position();
+            let code = value_at(reader, count, nesting + 1, index)?;
+            usize::try_from(code)
+                .ok()
+                .and_then(|code| dictionary.get(code).copied())
+                .ok_or_else(|| {
+                    reader.corrupt_at(codes, format!("dictionary code {code} out of range"))
+                })
+        }
+        _ => {
+            reader.rewind_to(offset);
+            let mut values = Vec::with_capacity(count);
+            decode_node::<IntKind>(reader, count, nesting, &mut values)?;
+            values
+                .get(index)
+                .copied()
+                .ok_or_else(|| reader.corrupt_at(offset, format!("value {index} of {count}")))
+        }
     }
 }
 

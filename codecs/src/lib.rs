@@ -32,7 +32,7 @@ mod zstd_util;
 
 pub use block::{
     BLOCK_FORMAT_VERSION, BLOCK_MAGIC, BlockHeader, EncodedBlock, MAX_BLOCK_ROWS, decode_block,
-    decode_block_into, encode_block, read_header, select_int_range,
+    decode_block_into, decode_block_row, encode_block, read_header, select_int_range,
 };
 pub use error::{CodecError, Result};
 pub use scheme::{Candidate, Compressor, CompressorConfig, EncodingNode, Scheme, ValueKind};
