@@ -59,7 +59,12 @@ struct Inner {
 pub(crate) struct ColumnCache {
     capacity: usize,
     inner: Mutex<Inner>,
+    /// Chunks a point read missed lately, one per slot by hash ([`Self::missed_before`]).
+    missed: Mutex<Vec<Option<ChunkId>>>,
 }
+
+/// Slots of the record of point-read misses: ids of chunks missed lately, by hash.
+const MISSED_SLOTS: usize = 4_096;
 
 impl ColumnCache {
     /// A cache of `capacity` bytes; 0 disables it.
@@ -71,6 +76,31 @@ impl ColumnCache {
                 bytes: 0,
                 clock: 0,
             }),
+            missed: Mutex::new(vec![None; MISSED_SLOTS]),
+        }
+    }
+
+    /// Records that a point read missed chunk `id`, and says whether it missed it lately
+    /// too: a point read decodes only its row of a chunk ([`tessera_codecs::decode_block_row`])
+    /// and caches the whole chunk only when it comes back, so reads of scattered keys do not
+    /// decode and cache 65,536 values each, while a block read over and over is cached. The
+    /// record keeps one id per slot, by hash, so a colliding id only forgets an older one.
+    pub(crate) fn missed_before(&self, id: ChunkId) -> bool {
+        let (table, block, column) = id;
+        let hash = (u64::from(table) << 48 ^ block.rotate_left(16) ^ u64::from(column))
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let slot = (hash >> 52) as usize % MISSED_SLOTS;
+        let mut missed = self.missed.lock();
+        match missed.get_mut(slot) {
+            Some(held) if *held == Some(id) => {
+                *held = None;
+                true
+            }
+            Some(held) => {
+                *held = Some(id);
+                false
+            }
+            None => false,
         }
     }
 
@@ -250,6 +280,18 @@ mod tests {
         cache.forget_blocks(1, &[2].into_iter().collect());
         assert!(cache.get((1, 2, 0)).is_none());
         assert_eq!(cache.inner.lock().bytes, 8 * 1000);
+    }
+
+    #[test]
+    fn a_chunk_missed_twice_is_admitted() {
+        let cache = ColumnCache::new(1 << 20);
+        assert!(!cache.missed_before((1, 7, 0)));
+        assert!(!cache.missed_before((1, 8, 0)));
+        assert!(!cache.missed_before((2, 7, 0)));
+        assert!(cache.missed_before((1, 7, 0)));
+        // Admitted once, the record starts over.
+        assert!(!cache.missed_before((1, 7, 0)));
+        assert!(cache.missed_before((1, 8, 0)));
     }
 
     #[test]

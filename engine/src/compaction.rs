@@ -1204,16 +1204,9 @@ mod tests {
         }
     }
 
-    #[test]
-    fn written_blocks_warm_the_cache_with_what_storage_decodes_to() {
-        use arrow::array::{
-            ArrayRef, BooleanArray, Date32Array, Decimal128Array, Float64Array, Int64Array,
-            StringArray,
-        };
+    fn mixed_schema() -> arrow::datatypes::SchemaRef {
         use arrow::datatypes::{DataType, Field, Schema};
-        use arrow::record_batch::RecordBatch;
-
-        let schema = Arc::new(Schema::new(vec![
+        Arc::new(Schema::new(vec![
             Field::new("id", DataType::Int64, false),
             Field::new("x", DataType::Int64, true),
             Field::new("f", DataType::Float64, true),
@@ -1221,41 +1214,53 @@ mod tests {
             Field::new("price", DataType::Decimal128(15, 2), true),
             Field::new("day", DataType::Date32, true),
             Field::new("flag", DataType::Boolean, true),
-        ]));
-        let batch = |ids: std::ops::Range<i64>, salt: i64| {
-            let columns: Vec<ArrayRef> = vec![
-                Arc::new(Int64Array::from_iter_values(ids.clone())),
-                Arc::new(Int64Array::from_iter(ids.clone().map(|id| {
-                    (id % 7 != 0).then_some((id * 7_919 + salt) % 1_000 - 500)
-                }))),
-                Arc::new(Float64Array::from_iter(ids.clone().map(|id| {
-                    match id % 5 {
-                        0 => None,
-                        1 => Some(-0.0),
-                        _ => Some(id as f64 / 3.0 + salt as f64),
-                    }
-                }))),
-                Arc::new(StringArray::from_iter(ids.clone().map(|id| {
-                    (id % 3 != 0).then(|| format!("s{}", (id + salt) % 17))
-                }))),
-                Arc::new(
-                    Decimal128Array::from_iter(
-                        ids.clone()
-                            .map(|id| (id % 4 != 0).then_some(id as i128 * 101 + salt as i128)),
-                    )
-                    .with_precision_and_scale(15, 2)
-                    .unwrap(),
-                ),
-                Arc::new(Date32Array::from_iter(
-                    ids.clone()
-                        .map(|id| (id % 6 != 0).then_some(9_000 + (id % 400) as i32)),
-                )),
-                Arc::new(BooleanArray::from_iter(
-                    ids.map(|id| (id % 8 != 0).then_some(id % 2 == 0)),
-                )),
-            ];
-            RecordBatch::try_new(Arc::clone(&schema), columns).unwrap()
+        ]))
+    }
+
+    /// Rows `ids` of every type, with nulls; `salt` changes the values of the same ids.
+    fn mixed_batch(ids: std::ops::Range<i64>, salt: i64) -> arrow::record_batch::RecordBatch {
+        use arrow::array::{
+            ArrayRef, BooleanArray, Date32Array, Decimal128Array, Float64Array, Int64Array,
+            StringArray,
         };
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(Int64Array::from_iter_values(ids.clone())),
+            Arc::new(Int64Array::from_iter(ids.clone().map(|id| {
+                (id % 7 != 0).then_some((id * 7_919 + salt) % 1_000 - 500)
+            }))),
+            Arc::new(Float64Array::from_iter(ids.clone().map(|id| {
+                match id % 5 {
+                    0 => None,
+                    1 => Some(-0.0),
+                    _ => Some(id as f64 / 3.0 + salt as f64),
+                }
+            }))),
+            Arc::new(StringArray::from_iter(ids.clone().map(|id| {
+                (id % 3 != 0).then(|| format!("s{}", (id + salt) % 17))
+            }))),
+            Arc::new(
+                Decimal128Array::from_iter(
+                    ids.clone()
+                        .map(|id| (id % 4 != 0).then_some(id as i128 * 101 + salt as i128)),
+                )
+                .with_precision_and_scale(15, 2)
+                .unwrap(),
+            ),
+            Arc::new(Date32Array::from_iter(
+                ids.clone()
+                    .map(|id| (id % 6 != 0).then_some(9_000 + (id % 400) as i32)),
+            )),
+            Arc::new(BooleanArray::from_iter(
+                ids.map(|id| (id % 8 != 0).then_some(id % 2 == 0)),
+            )),
+        ];
+        arrow::record_batch::RecordBatch::try_new(mixed_schema(), columns).unwrap()
+    }
+
+    #[test]
+    fn written_blocks_warm_the_cache_with_what_storage_decodes_to() {
+        let schema = mixed_schema();
+        let batch = mixed_batch;
         let directory = tempfile::tempdir().unwrap();
         let db = crate::Db::open(directory.path(), crate::Options::default()).unwrap();
         let table = db
@@ -1286,5 +1291,53 @@ mod tests {
             .relayout(&tessera_layout::LayoutChoice::Sorted(vec!["x".to_owned()]))
             .unwrap();
         assert_warm_chunks_match_storage(&table, &old);
+    }
+
+    #[test]
+    fn cold_point_reads_decode_their_row_and_cache_a_chunk_read_again() {
+        let directory = tempfile::tempdir().unwrap();
+        let options = crate::TableOptions {
+            primary_key: vec!["id".to_owned()],
+        };
+        {
+            let db = crate::Db::open(directory.path(), crate::Options::default()).unwrap();
+            let table = db.create_table("t", mixed_schema(), options).unwrap();
+            table.insert(&mixed_batch(0..3_000, 0)).unwrap();
+            table.compact().unwrap();
+            // Some keys replaced after the fold: their newest rows are in delta.
+            table.insert(&mixed_batch(2_990..3_010, 1)).unwrap();
+        }
+        // Reopened, the cache is cold.
+        let db = crate::Db::open(directory.path(), crate::Options::default()).unwrap();
+        let table = db.table("t").unwrap();
+        let (cache, state) = (&table.db().cache, table.state());
+        let block = state
+            .versions
+            .pin()
+            .blocks
+            .first()
+            .map(|block| block.id)
+            .unwrap();
+        let cached = |column: u16| cache.get((state.meta.id(), block, column)).is_some();
+        let key = |id: i64| mixed_batch(id..id + 1, 0).project(&[0]).unwrap();
+        for (id, salt) in [(0, 0), (1_234, 0), (2_989, 0), (2_990, 1), (3_009, 1)] {
+            let row = table.get(&key(id)).unwrap().expect("a stored key");
+            assert_eq!(row, mixed_batch(id..id + 1, salt), "key {id}");
+            if id == 0 {
+                assert!(
+                    (0..7).all(|column| !cached(column)),
+                    "one read cached a chunk"
+                );
+            }
+        }
+        // The block was read again: its chunks are cached now, and reads agree.
+        assert!((0..7).all(cached));
+        for id in [5, 2_000] {
+            assert_eq!(
+                table.get(&key(id)).unwrap().unwrap(),
+                mixed_batch(id..id + 1, 0)
+            );
+        }
+        assert!(table.get(&key(5_000)).unwrap().is_none());
     }
 }

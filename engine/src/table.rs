@@ -24,7 +24,7 @@ use arrow::array::{ArrayRef, RecordBatch, RecordBatchOptions};
 use arrow::datatypes::{Schema, SchemaRef};
 use parking_lot::{Mutex, RwLock};
 use rocksdb::{DB, ReadOptions, SnapshotWithThreadMode, WriteBatch};
-use tessera_codecs::{Column, LogicalType, PhysicalKind, Picked, decode_block};
+use tessera_codecs::{Column, LogicalType, PhysicalKind, Picked, decode_block, decode_block_row};
 use tessera_layout::keys::Span;
 use tessera_layout::{ColumnFilter, Predicate, Scalar, Term};
 
@@ -534,19 +534,13 @@ impl Table {
         }
         let mut arrays = Vec::with_capacity(self.state.kinds.len());
         for (index, field) in self.state.meta.schema().fields().iter().enumerate() {
-            let chunk = self.chunk(block, index)?;
-            let one = take(&chunk, &[row])?;
+            let one = chunk_row(&self.db, &self.state, block, index, row)?;
             arrays.push(column_to_array(&one, field.data_type())?);
         }
         Ok(Some(RecordBatch::try_new(
             self.state.meta.schema().clone(),
             arrays,
         )?))
-    }
-
-    /// Reads and decodes one column chunk of a block, through the chunk cache.
-    fn chunk(&self, block: &BlockMeta, column: usize) -> Result<Arc<Column>> {
-        read_chunk(&self.db, &self.state, block, column)
     }
 
     /// Scans the table: compacted blocks the layout and zone maps cannot rule out, then the
@@ -1396,11 +1390,56 @@ fn fetch_chunk(
     block: &BlockMeta,
     column: usize,
 ) -> Result<(Arc<Chunk>, bool)> {
-    let table_id = state.meta.id();
-    let id = (table_id, block.id, column as u16);
+    let id = (state.meta.id(), block.id, column as u16);
     if let Some(cached) = db.cache.get(id) {
         return Ok((cached, false));
     }
+    let corrupt = chunk_corruption(state, block, column);
+    let bytes = chunk_bytes(db, state, block, column)?;
+    let decoded = decode_block(&bytes).map_err(|error| corrupt(error.to_string()))?;
+    if decoded.len() != block.rows as usize {
+        return Err(corrupt(format!(
+            "{} rows, the meta says {}",
+            decoded.len(),
+            block.rows
+        )));
+    }
+    let decoded = Arc::new(Chunk::new(decoded));
+    db.cache.insert(id, Arc::clone(&decoded));
+    Ok((decoded, true))
+}
+
+/// Row `row` of one column chunk of a block, as a one-row column: from the cache when it
+/// holds the chunk; else decoded alone from the stored chunk, unless a point read missed the
+/// chunk lately, which then decodes and caches it whole ([`crate::cache::ColumnCache::missed_before`]).
+fn chunk_row(
+    db: &DbInner,
+    state: &TableState,
+    block: &BlockMeta,
+    column: usize,
+    row: u32,
+) -> Result<Column> {
+    let id = (state.meta.id(), block.id, column as u16);
+    let whole = match db.cache.get(id) {
+        Some(cached) => Some(Arc::clone(&cached.column)),
+        None if db.cache.missed_before(id) => Some(read_chunk(db, state, block, column)?),
+        None => None,
+    };
+    if let Some(whole) = whole {
+        return take(&whole, &[row]);
+    }
+    let bytes = chunk_bytes(db, state, block, column)?;
+    decode_block_row(&bytes, row as usize)
+        .map_err(|error| chunk_corruption(state, block, column)(error.to_string()))
+}
+
+/// The error for a damaged chunk of `block`, given why.
+fn chunk_corruption(
+    state: &TableState,
+    block: &BlockMeta,
+    column: usize,
+) -> impl Fn(String) -> Error {
+    let table = state.meta.name().to_owned();
     let name = state
         .meta
         .schema()
@@ -1408,18 +1447,30 @@ fn fetch_chunk(
         .get(column)
         .map(|field| field.name().clone())
         .unwrap_or_default();
-    let corrupt = |reason: String| Error::CorruptBlock {
-        table: state.meta.name().to_owned(),
-        block: block.id,
+    let block = block.id;
+    move |reason| Error::CorruptBlock {
+        table: table.clone(),
+        block,
         column: name.clone(),
         reason,
-    };
+    }
+}
+
+/// The stored bytes of one column chunk of a block, checked against the block meta's length
+/// and checksum.
+fn chunk_bytes<'db>(
+    db: &'db DbInner,
+    state: &TableState,
+    block: &BlockMeta,
+    column: usize,
+) -> Result<rocksdb::DBPinnableSlice<'db>> {
+    let corrupt = chunk_corruption(state, block, column);
     let meta = block
         .columns
         .get(column)
         .ok_or_else(|| corrupt("the block meta has no entry for the column".to_owned()))?;
     let key = chunk_key(
-        &block_key(table_id, block.layout_version, block.cell, block.id),
+        &block_key(state.meta.id(), block.layout_version, block.cell, block.id),
         column as u16,
     );
     let bytes = db
@@ -1439,15 +1490,5 @@ fn fetch_chunk(
             meta.crc
         )));
     }
-    let decoded = decode_block(&bytes).map_err(|error| corrupt(error.to_string()))?;
-    if decoded.len() != block.rows as usize {
-        return Err(corrupt(format!(
-            "{} rows, the meta says {}",
-            decoded.len(),
-            block.rows
-        )));
-    }
-    let decoded = Arc::new(Chunk::new(decoded));
-    db.cache.insert(id, Arc::clone(&decoded));
-    Ok((decoded, true))
+    Ok(bytes)
 }
