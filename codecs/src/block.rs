@@ -207,8 +207,8 @@ pub fn decode_block_into(bytes: &[u8], out: &mut Column) -> Result<()> {
 
 /// Decodes the value at `row` alone, as a one-row column equal to that row of
 /// [`decode_block`]'s column: what a point read needs. Integer-held values (and narrow
-/// decimals) stored plain, constant, bit-packed or by dictionary are read without decoding
-/// their neighbours ([`crate::int`]); other encodings, and the validity, are decoded whole
+/// decimals) stored plain, constant, bit-packed, in runs or by dictionary are read without
+/// decoding their neighbours ([`crate::int`]); other encodings, and the validity, are decoded whole
 /// and the row picked. The checksum is verified as for a whole decode.
 pub fn decode_block_row(bytes: &[u8], row: usize) -> Result<Column> {
     let (header, mut reader) = open(bytes)?;

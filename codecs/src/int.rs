@@ -566,8 +566,8 @@ impl Scheme<IntKind> for IntZstd {
 
 /// The value at `index` among the next `count` encoded values, reading no more than the
 /// encoding needs: plain and bit-packed values are addressed directly, a constant is read
-/// once, a dictionary reads its (small) sorted values and one code; other schemes decode
-/// the node whole. The reader ends after the node either way.
+/// once, run lengths read the runs without expanding them, a dictionary reads its (small)
+/// sorted values and one code; other schemes decode the node whole. The reader ends after the node either way.
 pub(crate) fn value_at(
     reader: &mut Reader<'_>,
     count: usize,
@@ -600,6 +600,18 @@ pub(crate) fn value_at(
             let value = unpack_one(packed, count, width, index)
                 .map_err(|error| reader.corrupt_at(offset, error.to_string()))?;
             Ok(reference.wrapping_add(value as i64))
+        }
+        4 => {
+            // The runs, not the values they expand to.
+            let (run_values, run_lengths) = read_runs(reader, count, nesting + 1)?;
+            let mut end = 0usize;
+            for (&value, &length) in run_values.iter().zip(&run_lengths) {
+                end += length as usize;
+                if index < end {
+                    return Ok(value);
+                }
+            }
+            Err(reader.corrupt_at(offset, format!("runs end before value {index}")))
         }
         5 => {
             let size = reader.count("dictionary size", count)?;

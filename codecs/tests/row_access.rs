@@ -3,7 +3,7 @@
 //! and take the row.
 //!
 //! The columns are shaped so that the compressor picks each integer scheme (plain, constant,
-//! bit-packed, dictionary, which have direct paths, and delta, run length and zstd, which
+//! bit-packed, run length, dictionary, which have direct paths, and delta and zstd, which
 //! decode whole), across every physical kind, with and without nulls, at several cascade
 //! depths, and the rows probed include both ends and the edges of the 256-value SIMD blocks.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]

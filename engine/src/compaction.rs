@@ -1330,8 +1330,10 @@ mod tests {
                 );
             }
         }
-        // The block was read again: its chunks are cached now, and reads agree.
-        assert!((0..7).all(cached));
+        // The block was read again: its chunks are cached now, and reads agree. The key
+        // column's is not: a point read returns the key it was given.
+        assert!((1..7).all(cached));
+        assert!(!cached(0));
         for id in [5, 2_000] {
             assert_eq!(
                 table.get(&key(id)).unwrap().unwrap(),
@@ -1339,5 +1341,55 @@ mod tests {
             );
         }
         assert!(table.get(&key(5_000)).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_point_read_returns_the_stored_float_key_not_the_one_asked_for() {
+        use arrow::array::{Array, Float64Array, Int64Array};
+        use arrow::datatypes::{DataType, Field, Schema};
+        use arrow::record_batch::RecordBatch;
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("k", DataType::Float64, false),
+            Field::new("v", DataType::Int64, true),
+        ]));
+        let directory = tempfile::tempdir().unwrap();
+        {
+            let db = crate::Db::open(directory.path(), crate::Options::default()).unwrap();
+            let table = db
+                .create_table(
+                    "t",
+                    Arc::clone(&schema),
+                    crate::TableOptions {
+                        primary_key: vec!["k".to_owned()],
+                    },
+                )
+                .unwrap();
+            let batch = RecordBatch::try_new(
+                Arc::clone(&schema),
+                vec![
+                    Arc::new(Float64Array::from(vec![-0.0, 1.5])),
+                    Arc::new(Int64Array::from(vec![7, 8])),
+                ],
+            )
+            .unwrap();
+            table.insert(&batch).unwrap();
+            table.compact().unwrap();
+        }
+        let db = crate::Db::open(directory.path(), crate::Options::default()).unwrap();
+        let table = db.table("t").unwrap();
+        let key = RecordBatch::try_new(
+            Arc::new(Schema::new(vec![Field::new("k", DataType::Float64, false)])),
+            vec![Arc::new(Float64Array::from(vec![0.0]))],
+        )
+        .unwrap();
+        let row = table.get(&key).unwrap().expect("0.0 finds -0.0");
+        let k = row
+            .column(0)
+            .as_any()
+            .downcast_ref::<Float64Array>()
+            .unwrap();
+        assert_eq!(k.value(0).to_bits(), (-0.0f64).to_bits());
+        let v = row.column(1).as_any().downcast_ref::<Int64Array>().unwrap();
+        assert_eq!((v.len(), v.value(0)), (1, 7));
     }
 }

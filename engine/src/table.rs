@@ -532,9 +532,18 @@ impl Table {
         if block.deleted.contains(row) {
             return Ok(None);
         }
+        let key_indices = self.state.meta.key_indices();
         let mut arrays = Vec::with_capacity(self.state.kinds.len());
         for (index, field) in self.state.meta.schema().fields().iter().enumerate() {
-            let one = chunk_row(&self.db, &self.state, block, index, row)?;
+            // A key column holds the key asked for: the index matched its encoding, which is
+            // exact but for floats (-0.0 and 0.0 share one). Its chunk need not be read.
+            let given = columns.get(index).and_then(Option::as_ref).filter(|given| {
+                key_indices.contains(&index) && given.logical().physical() != PhysicalKind::Float
+            });
+            let one = match given {
+                Some(given) => Column::clone(given),
+                None => chunk_row(&self.db, &self.state, block, index, row)?,
+            };
             arrays.push(column_to_array(&one, field.data_type())?);
         }
         Ok(Some(RecordBatch::try_new(

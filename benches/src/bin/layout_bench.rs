@@ -36,7 +36,8 @@
 //! issues point gets every 2 ms. Reported: how long after the shift the first new layout and
 //! the last one went live, how the B queries fared before that, the scan overhead of the
 //! layout re-layout chose against a layout learned from B alone, and the slowest reads while
-//! a rewrite ran.
+//! a rewrite ran. Before it starts, the database is reopened and 64 point reads of keys
+//! spread over the table time cold reads (nothing in the chunk cache).
 #![allow(
     clippy::print_stdout,
     clippy::print_stderr,
@@ -1155,7 +1156,13 @@ struct ShiftReport {
     /// Rows scanned and matched by that query.
     slowest_query_during_rewrite_rows: (u64, u64),
     slowest_query_otherwise_ms: f64,
+    /// Point reads of keys spread over the table, on a reopened database (nothing cached).
+    cold_read_p50_ms: f64,
+    cold_read_max_ms: f64,
 }
+
+/// Point reads the shift scenario times on a cold cache, each in a block of its own.
+const COLD_READS: usize = 64;
 
 fn shift(
     args: &Args,
@@ -1164,8 +1171,26 @@ fn shift(
     directory: &Path,
 ) -> BenchResult<ShiftReport> {
     eprintln!("== shift on {}", dataset.name);
-    let db = Arc::new(Db::open(directory, options(args, args.tune_every))?);
-    let (table, _) = dataset.load(&db, &dataset.name)?;
+    let (_db, table, cold_reads) = {
+        let db = Db::open(directory, options(args, args.tune_every))?;
+        dataset.load(&db, &dataset.name)?;
+        drop(db);
+        // Reopened, nothing is cached: point reads of keys spread over the whole table
+        // (one per block of the table as loaded, in key order) read their chunks from storage.
+        let db = Arc::new(Db::open(directory, options(args, args.tune_every))?);
+        let table = db.table(&dataset.name)?;
+        let mut cold_reads = Vec::with_capacity(COLD_READS);
+        for index in 0..COLD_READS {
+            let key = dataset.key_of(index * dataset.rows / COLD_READS)?;
+            let started = Instant::now();
+            if table.get(&key)?.is_none() {
+                return Err("a point read missed a loaded key".into());
+            }
+            cold_reads.push(started.elapsed());
+        }
+        cold_reads.sort();
+        (db, table, cold_reads)
+    };
     let columns = &dataset.filter_columns;
     let mut mix_a = QueryGenerator::new(sample, columns, false, args.seed ^ 3);
     let mut mix_b = QueryGenerator::new(sample, columns, true, args.seed ^ 4);
@@ -1355,6 +1380,8 @@ fn shift(
             .map_or((0, 0), |q| (q.measured.scanned, q.measured.matched)),
         slowest_query_otherwise_ms: slowest(false)
             .map_or(0.0, |q| q.measured.latency.as_secs_f64() * 1e3),
+        cold_read_p50_ms: percentile_micros(&cold_reads, 0.5) / 1e3,
+        cold_read_max_ms: cold_reads.last().map_or(0.0, |d| d.as_secs_f64() * 1e3),
     })
 }
 
@@ -1386,7 +1413,8 @@ impl ShiftReport {
              B evaluation set, tuned for B    median overhead {:.2}, p50 {:.2} ms ({})\n\
              re-laid out / tuned              {:.2}x\n\
              point reads during a rewrite     {} (slowest {:.1} ms, p99 {:.1} ms; slowest otherwise {:.1} ms)\n\
-             queries during a rewrite         {} (slowest {:.1} ms, scanning {} rows for {}; slowest otherwise {:.1} ms)\n",
+             queries during a rewrite         {} (slowest {:.1} ms, scanning {} rows for {}; slowest otherwise {:.1} ms)\n\
+             cold point reads                 p50 {:.2} ms, slowest {:.2} ms ({COLD_READS} keys across the table, reopened)\n",
             self.dataset,
             self.queries_a,
             self.queries_b,
@@ -1419,6 +1447,8 @@ impl ShiftReport {
             self.slowest_query_during_rewrite_rows.0,
             self.slowest_query_during_rewrite_rows.1,
             self.slowest_query_otherwise_ms,
+            self.cold_read_p50_ms,
+            self.cold_read_max_ms,
         )
     }
 
@@ -1435,7 +1465,8 @@ impl ShiftReport {
              \"reads_during_rewrite\": {}, \"slowest_read_during_rewrite_ms\": {:.3}, \
              \"p99_read_during_rewrite_ms\": {:.3}, \"slowest_read_otherwise_ms\": {:.3}, \
              \"queries_during_rewrite\": {}, \"slowest_query_during_rewrite_ms\": {:.3}, \
-             \"slowest_query_otherwise_ms\": {:.3}}}",
+             \"slowest_query_otherwise_ms\": {:.3}, \"cold_read_p50_ms\": {:.3}, \
+             \"cold_read_max_ms\": {:.3}}}",
             self.dataset,
             self.queries_a,
             self.queries_b,
@@ -1463,6 +1494,8 @@ impl ShiftReport {
             self.queries_during_rewrite,
             self.slowest_query_during_rewrite_ms,
             self.slowest_query_otherwise_ms,
+            self.cold_read_p50_ms,
+            self.cold_read_max_ms,
         )
     }
 }
