@@ -120,11 +120,15 @@ impl ColumnCache {
         if bytes > self.capacity / 4 {
             return;
         }
+        // Chunks leave the map under the lock and are freed after it: freeing a chunk's
+        // buffers returns memory to the system, which readers should not wait for.
+        let mut evicted = Vec::new();
         let mut inner = self.inner.lock();
         inner.clock += 1;
         let used = inner.clock;
         if let Some(old) = inner.entries.insert(id, Entry { chunk, bytes, used }) {
             inner.bytes -= old.bytes;
+            evicted.push(old);
         }
         inner.bytes += bytes;
         while inner.bytes > self.capacity {
@@ -136,10 +140,13 @@ impl ColumnCache {
             else {
                 break;
             };
-            if let Some(evicted) = inner.entries.remove(&oldest) {
-                inner.bytes -= evicted.bytes;
+            if let Some(entry) = inner.entries.remove(&oldest) {
+                inner.bytes -= entry.bytes;
+                evicted.push(entry);
             }
         }
+        drop(inner);
+        drop(evicted);
     }
 
     /// The cache's logical clock: chunks read or cached after this reading are marked
@@ -162,6 +169,7 @@ impl ColumnCache {
         if bytes > self.capacity / 4 {
             return false;
         }
+        let mut evicted = Vec::new();
         let mut inner = self.inner.lock();
         while inner.bytes + bytes > self.capacity {
             let oldest = inner
@@ -171,19 +179,27 @@ impl ColumnCache {
                 .map(|(id, entry)| (*id, entry.used));
             match oldest {
                 Some((oldest, used)) if used <= since => {
-                    if let Some(evicted) = inner.entries.remove(&oldest) {
-                        inner.bytes -= evicted.bytes;
+                    if let Some(entry) = inner.entries.remove(&oldest) {
+                        inner.bytes -= entry.bytes;
+                        evicted.push(entry);
                     }
                 }
-                _ => return false,
+                _ => {
+                    drop(inner);
+                    drop(evicted);
+                    return false;
+                }
             }
         }
         inner.clock += 1;
         let used = inner.clock;
         if let Some(old) = inner.entries.insert(id, Entry { chunk, bytes, used }) {
             inner.bytes -= old.bytes;
+            evicted.push(old);
         }
         inner.bytes += bytes;
+        drop(inner);
+        drop(evicted);
         true
     }
 
@@ -198,22 +214,18 @@ impl ColumnCache {
         self.forget_where(|(table, block, _)| table == table_id && block >= first);
     }
 
-    /// Drops the chunks of some blocks of a table: blocks a re-layout retired.
-    pub(crate) fn forget_blocks(&self, table_id: u32, blocks: &std::collections::HashSet<u64>) {
-        self.forget_where(|(table, block, _)| table == table_id && blocks.contains(&block));
-    }
-
     fn forget_where(&self, forget: impl Fn(ChunkId) -> bool) {
         let mut inner = self.inner.lock();
-        let mut freed = 0;
-        inner.entries.retain(|id, entry| {
-            let keep = !forget(*id);
-            if !keep {
-                freed += entry.bytes;
-            }
-            keep
-        });
-        inner.bytes -= freed;
+        let forgotten: Vec<Entry> = inner
+            .entries
+            .extract_if(|id, _| forget(*id))
+            .map(|(_, entry)| entry)
+            .collect();
+        inner.bytes -= forgotten.iter().map(|entry| entry.bytes).sum::<usize>();
+        // Freed after the lock: a dropped table's chunks can take tens of milliseconds to
+        // free, which reads of other tables should not wait for.
+        drop(inner);
+        drop(forgotten);
     }
 }
 
@@ -273,13 +285,11 @@ mod tests {
             assert!(cache.get((1, block, 0)).is_some(), "block {block}");
         }
         assert_eq!(cache.inner.lock().bytes, 4 * 8 * 1000);
-        // A failed write forgets what it warmed; a re-layout forgets what it retired.
+        // A failed write forgets what it warmed.
         cache.forget_blocks_from(1, 11);
-        assert!(cache.get((1, 10, 0)).is_some());
+        assert!(cache.get((1, 10, 0)).is_some() && cache.get((1, 2, 0)).is_some());
         assert!(cache.get((1, 11, 0)).is_none() && cache.get((1, 12, 0)).is_none());
-        cache.forget_blocks(1, &[2].into_iter().collect());
-        assert!(cache.get((1, 2, 0)).is_none());
-        assert_eq!(cache.inner.lock().bytes, 8 * 1000);
+        assert_eq!(cache.inner.lock().bytes, 2 * 8 * 1000);
     }
 
     #[test]
