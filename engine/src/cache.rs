@@ -55,6 +55,48 @@ struct Inner {
     clock: u64,
 }
 
+impl Inner {
+    /// Evicts the least recently used chunks into `evicted` until `bytes` more fit within
+    /// `capacity`, as long as the oldest was last used at or before `unused_since`; returns
+    /// whether they fit.
+    fn make_room(
+        &mut self,
+        capacity: usize,
+        bytes: usize,
+        unused_since: u64,
+        evicted: &mut Vec<Entry>,
+    ) -> bool {
+        while self.bytes + bytes > capacity {
+            let oldest = self
+                .entries
+                .iter()
+                .min_by_key(|(_, entry)| entry.used)
+                .map(|(id, entry)| (*id, entry.used));
+            match oldest {
+                Some((oldest, used)) if used <= unused_since => {
+                    if let Some(entry) = self.entries.remove(&oldest) {
+                        self.bytes -= entry.bytes;
+                        evicted.push(entry);
+                    }
+                }
+                _ => return false,
+            }
+        }
+        true
+    }
+
+    /// Caches `chunk` as the most recently used; a chunk it replaces goes to `evicted`.
+    fn put(&mut self, id: ChunkId, chunk: Arc<Chunk>, bytes: usize, evicted: &mut Vec<Entry>) {
+        self.clock += 1;
+        let used = self.clock;
+        if let Some(old) = self.entries.insert(id, Entry { chunk, bytes, used }) {
+            self.bytes -= old.bytes;
+            evicted.push(old);
+        }
+        self.bytes += bytes;
+    }
+}
+
 /// Decoded chunks, at most `capacity` bytes of them (by [`Chunk::bytes`]).
 pub(crate) struct ColumnCache {
     capacity: usize,
@@ -124,27 +166,8 @@ impl ColumnCache {
         // buffers returns memory to the system, which readers should not wait for.
         let mut evicted = Vec::new();
         let mut inner = self.inner.lock();
-        inner.clock += 1;
-        let used = inner.clock;
-        if let Some(old) = inner.entries.insert(id, Entry { chunk, bytes, used }) {
-            inner.bytes -= old.bytes;
-            evicted.push(old);
-        }
-        inner.bytes += bytes;
-        while inner.bytes > self.capacity {
-            let Some(oldest) = inner
-                .entries
-                .iter()
-                .min_by_key(|(_, entry)| entry.used)
-                .map(|(id, _)| *id)
-            else {
-                break;
-            };
-            if let Some(entry) = inner.entries.remove(&oldest) {
-                inner.bytes -= entry.bytes;
-                evicted.push(entry);
-            }
-        }
+        inner.make_room(self.capacity, bytes, u64::MAX, &mut evicted);
+        inner.put(id, chunk, bytes, &mut evicted);
         drop(inner);
         drop(evicted);
     }
@@ -171,36 +194,13 @@ impl ColumnCache {
         }
         let mut evicted = Vec::new();
         let mut inner = self.inner.lock();
-        while inner.bytes + bytes > self.capacity {
-            let oldest = inner
-                .entries
-                .iter()
-                .min_by_key(|(_, entry)| entry.used)
-                .map(|(id, entry)| (*id, entry.used));
-            match oldest {
-                Some((oldest, used)) if used <= since => {
-                    if let Some(entry) = inner.entries.remove(&oldest) {
-                        inner.bytes -= entry.bytes;
-                        evicted.push(entry);
-                    }
-                }
-                _ => {
-                    drop(inner);
-                    drop(evicted);
-                    return false;
-                }
-            }
+        let fits = inner.make_room(self.capacity, bytes, since, &mut evicted);
+        if fits {
+            inner.put(id, chunk, bytes, &mut evicted);
         }
-        inner.clock += 1;
-        let used = inner.clock;
-        if let Some(old) = inner.entries.insert(id, Entry { chunk, bytes, used }) {
-            inner.bytes -= old.bytes;
-            evicted.push(old);
-        }
-        inner.bytes += bytes;
         drop(inner);
         drop(evicted);
-        true
+        fits
     }
 
     /// Drops every chunk of a table (after it is dropped).
