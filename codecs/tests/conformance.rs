@@ -9,6 +9,8 @@
 //! decoding into a column that held another type. Property tests close with random columns.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
@@ -28,22 +30,7 @@ use tessera_codecs::{
 // ---------------------------------------------------------------------------------------
 // Helpers
 
-/// A small deterministic generator, so the edge cases are the same on every run.
-struct Random(u64);
-
-impl Random {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut mixed = self.0;
-        mixed = (mixed ^ (mixed >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        mixed = (mixed ^ (mixed >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        mixed ^ (mixed >> 31)
-    }
-
-    fn below(&mut self, bound: u64) -> u64 {
-        self.next() % bound
-    }
-}
+use common::Random;
 
 fn decode_all<K: ValueKind>(bytes: &[u8], count: usize) -> K::Owned {
     let mut reader = Reader::new(bytes);

@@ -8,27 +8,15 @@
 //! depths, and the rows probed include both ends and the edges of the 256-value SIMD blocks.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use proptest::prelude::*;
 use tessera_codecs::{
     BytesColumn, Column, ColumnValues, Compressor, CompressorConfig, LogicalType, decode_block,
     decode_block_row, encode_block,
 };
 
-struct Random(u64);
-
-impl Random {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut mixed = self.0;
-        mixed = (mixed ^ (mixed >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        mixed = (mixed ^ (mixed >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        mixed ^ (mixed >> 31)
-    }
-
-    fn below(&mut self, bound: u64) -> u64 {
-        self.next() % bound.max(1)
-    }
-}
+use common::Random;
 
 /// Integers shaped for each scheme: constant, a narrow range (bit-packed), few distinct
 /// values (dictionary), sorted (delta), runs (run length), full 64-bit noise (plain or zstd).

@@ -8,6 +8,8 @@
 //! neighbours, the `i64` extremes, random numbers and empty ranges (`low > high`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use proptest::prelude::*;
 use tessera_codecs::types::u64_to_ordered_i64;
 use tessera_codecs::{
@@ -18,21 +20,7 @@ use tessera_codecs::{
 /// Attempts a data shape gets to make the compressor choose its scheme.
 const SHAPE_TRIES: usize = 4;
 
-struct Random(u64);
-
-impl Random {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut mixed = self.0;
-        mixed = (mixed ^ (mixed >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        mixed = (mixed ^ (mixed >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        mixed ^ (mixed >> 31)
-    }
-
-    fn below(&mut self, bound: u64) -> u64 {
-        self.next() % bound.max(1)
-    }
-}
+use common::Random;
 
 /// The integer schemes, and data that makes the compressor choose each at the top.
 #[derive(Debug, Clone, Copy)]
