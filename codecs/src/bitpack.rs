@@ -104,14 +104,9 @@ fn read_bits(source: &[u8], bit: usize, width: u8) -> u64 {
     (wide as u64) & mask
 }
 
-/// Unpacks `count` values packed at `width` bits from `packed` and hands each to `sink`
-/// in chunks. `packed` must be exactly [`packed_len`] bytes.
-pub fn unpack(
-    packed: &[u8],
-    count: usize,
-    width: u8,
-    mut sink: impl FnMut(&[u32], &[u64]),
-) -> Result<()> {
+/// Checks that `packed` holds `count` values at a valid `width`: exactly [`packed_len`]
+/// bytes.
+fn check_packed(packed: &[u8], count: usize, width: u8) -> Result<()> {
     if width > 64 {
         return Err(CodecError::Corrupt {
             what: format!("bit width {width} > 64"),
@@ -127,6 +122,18 @@ pub fn unpack(
             offset: 0,
         });
     }
+    Ok(())
+}
+
+/// Unpacks `count` values packed at `width` bits from `packed` and hands each to `sink`
+/// in chunks. `packed` must be exactly [`packed_len`] bytes.
+pub fn unpack(
+    packed: &[u8],
+    count: usize,
+    width: u8,
+    mut sink: impl FnMut(&[u32], &[u64]),
+) -> Result<()> {
+    check_packed(packed, count, width)?;
     if width == 0 {
         let zeros = [0u32; BLOCK_VALUES];
         let mut left = count;
@@ -165,18 +172,10 @@ pub fn unpack(
 /// [`packed_len`] bytes), unpacking only the SIMD block that holds it, or reading its bits
 /// from the tail.
 pub fn unpack_one(packed: &[u8], count: usize, width: u8, index: usize) -> Result<u64> {
-    if width > 64 {
+    check_packed(packed, count, width)?;
+    if index >= count {
         return Err(CodecError::Corrupt {
-            what: format!("bit width {width} > 64"),
-            offset: 0,
-        });
-    }
-    if packed.len() != packed_len(count, width) || index >= count {
-        return Err(CodecError::Corrupt {
-            what: format!(
-                "value {index} of {count} packed at {width} bits in {} bytes",
-                packed.len()
-            ),
+            what: format!("value {index} of {count} packed values"),
             offset: 0,
         });
     }
