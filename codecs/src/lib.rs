@@ -37,4 +37,6 @@ pub use block::{
 pub use error::{CodecError, Result};
 pub use scheme::{Candidate, Compressor, CompressorConfig, EncodingNode, Scheme, ValueKind};
 pub use select::Selection;
-pub use types::{BytesColumn, Column, ColumnValues, LogicalType, PhysicalKind, Picked, TimeUnit};
+pub use types::{
+    BytesColumn, Column, ColumnValues, LogicalType, PhysicalKind, Picked, RUN_ROWS_MIN, TimeUnit,
+};

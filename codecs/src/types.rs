@@ -553,12 +553,13 @@ pub enum Picked<'a> {
     Ranges(Vec<std::ops::Range<usize>>),
 }
 
-/// Rows per run, on average, above which ascending rows are copied run by run.
-const ROWS_PER_RUN: usize = 8;
+/// Rows per run, on average, from which ascending rows are copied run by run rather than
+/// gathered one by one.
+pub const RUN_ROWS_MIN: usize = 8;
 
 /// Whether `rows` rows in `runs` runs are too short on average to copy run by run.
 fn fragmented(runs: usize, rows: usize) -> bool {
-    runs.saturating_mul(ROWS_PER_RUN) > rows
+    runs.saturating_mul(RUN_ROWS_MIN) > rows
 }
 
 impl<'a> Picked<'a> {

@@ -8,7 +8,7 @@
 use std::cmp::Ordering;
 use std::ops::Bound;
 
-use tessera_codecs::{Column, ColumnValues};
+use tessera_codecs::{Column, ColumnValues, RUN_ROWS_MIN};
 use tessera_layout::predicate::float_order;
 use tessera_layout::{ColumnFilter, Scalar, Term};
 
@@ -90,6 +90,35 @@ impl Masks {
         }
         rows.truncate(next.min(count));
         rows
+    }
+
+    /// The selected rows as ascending, disjoint, non-adjacent ranges, found 64 rows at a
+    /// time (a word of flags, then its runs of set bits by counting trailing bits), or `None`
+    /// once there would be more than `most`: a mask of short runs is cheaper to list.
+    fn runs(&self, most: usize) -> Option<Vec<std::ops::Range<usize>>> {
+        let mut runs: Vec<std::ops::Range<usize>> = Vec::with_capacity(most);
+        for (first, mask) in self.iter() {
+            // `bool` is one byte, 0 or 1; the cast is checked when compiled.
+            let flags: &[u8] = bytemuck::must_cast_slice(mask);
+            for (index, chunk) in flags.chunks(64).enumerate() {
+                let mut bits = pack_flags(chunk);
+                let base = first + index * 64;
+                while bits != 0 {
+                    let start = bits.trailing_zeros() as usize;
+                    // The shift brings zeros in from the top, so the run stops by bit 63.
+                    let end = start + (!(bits >> start)).trailing_zeros() as usize;
+                    let rows = base + start..base + end;
+                    let held = runs.len();
+                    match runs.last_mut() {
+                        Some(last) if last.end == rows.start => last.end = rows.end,
+                        _ if held >= most => return None,
+                        _ => runs.push(rows),
+                    }
+                    bits = bits.checked_shr(end as u32).map_or(0, |rest| rest << end);
+                }
+            }
+        }
+        Some(runs)
     }
 
     /// Ranges held.
@@ -205,22 +234,35 @@ impl Selection {
         let _infallible = self.try_retain(|row| Ok(keep(row)));
     }
 
-    /// The ranges the selection began with, when every row of them is still selected (no
-    /// filter ran, or every one passed): they are copied range by range, and no row is
-    /// listed; else the selected rows.
+    /// The rows selected, as ranges when they fall into runs long enough to copy run by run
+    /// ([`RUN_ROWS_MIN`] rows each on average), else listed one by one. The ranges the
+    /// selection began with come back as they are when every row of them is still
+    /// selected (no filter ran, or every one passed); masks a filter thinned are read for
+    /// their runs a word at a time, so a dense selection is never listed and checked row
+    /// by row.
     pub(crate) fn into_chosen(self) -> Chosen {
         match self {
-            Self::Masks(masks) if count_set(&masks.mask) == masks.mask.len() => Chosen::Ranges(
-                masks
-                    .iter()
-                    .map(|(first, mask)| first..first + mask.len())
-                    .collect(),
-            ),
-            other => Chosen::Rows(other.into_rows()),
+            Self::Masks(masks) => {
+                let count = count_set(&masks.mask);
+                if count == masks.mask.len() {
+                    return Chosen::Ranges(
+                        masks
+                            .iter()
+                            .map(|(first, mask)| first..first + mask.len())
+                            .collect(),
+                    );
+                }
+                match masks.runs(count / RUN_ROWS_MIN) {
+                    Some(runs) => Chosen::Ranges(runs),
+                    None => Chosen::Rows(masks.rows(count)),
+                }
+            }
+            Self::Rows(rows) => Chosen::Rows(rows),
         }
     }
 
     /// The selected rows, ascending.
+    #[cfg(test)]
     pub(crate) fn into_rows(self) -> Vec<u32> {
         match self {
             Self::Masks(masks) => masks.rows(count_set(&masks.mask)),
@@ -759,6 +801,15 @@ mod tests {
         assert_eq!(selection.into_chosen(), Chosen::Rows(vec![2, 4, 10, 11]));
         let chosen = Selection::ranges(&[]).into_chosen();
         assert_eq!(chosen, Chosen::Ranges(Vec::new()));
+        // Thinned into long runs, across ranges that touch and words of 64: ranges, merged.
+        let mut selection = Selection::ranges(&[0..100, 100..200, 300..400]);
+        for row in [50, 51, 130, 399] {
+            selection.deselect(row);
+        }
+        assert_eq!(
+            selection.into_chosen(),
+            Chosen::Ranges(vec![0..50, 52..130, 131..200, 300..399])
+        );
     }
 
     /// The vectorized filter agrees with `ColumnFilter::matches` row by row.
@@ -998,7 +1049,21 @@ mod tests {
                     }
                 }
             }
-            proptest::prop_assert_eq!(selection.into_rows(), expected);
+            proptest::prop_assert_eq!(selection.clone().into_rows(), expected.clone());
+            // Chosen as ranges or rows, the same rows; ranges only when long enough on
+            // average, each non-empty, ascending and apart from the next.
+            let chosen: Vec<u32> = match selection.into_chosen() {
+                Chosen::Rows(rows) => rows,
+                Chosen::Ranges(ranges) => {
+                    proptest::prop_assert!(ranges.len() * RUN_ROWS_MIN <= expected.len());
+                    for pair in ranges.windows(2) {
+                        proptest::prop_assert!(pair[0].end < pair[1].start, "{:?}", pair);
+                    }
+                    proptest::prop_assert!(ranges.iter().all(|range| !range.is_empty()));
+                    ranges.into_iter().flatten().map(|row| row as u32).collect()
+                }
+            };
+            proptest::prop_assert_eq!(chosen, expected);
         }
     }
 
