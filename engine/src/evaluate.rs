@@ -1050,10 +1050,17 @@ mod tests {
                 }
             }
             proptest::prop_assert_eq!(selection.clone().into_rows(), expected.clone());
-            // Chosen as ranges or rows, the same rows; ranges only when long enough on
-            // average, each non-empty, ascending and apart from the next.
+            // Chosen as ranges or rows, the same rows. Untouched ranges come back as they
+            // were; runs read from thinned masks only when long enough on average, each
+            // non-empty, ascending and apart from the next.
+            let untouched = expected.len() == bounds.iter().map(ExactSizeIterator::len).sum::<usize>();
             let chosen: Vec<u32> = match selection.into_chosen() {
                 Chosen::Rows(rows) => rows,
+                Chosen::Ranges(ranges) if untouched => {
+                    let whole: Vec<_> = bounds.iter().filter(|range| !range.is_empty()).cloned().collect();
+                    proptest::prop_assert_eq!(&ranges, &whole);
+                    ranges.into_iter().flatten().map(|row| row as u32).collect()
+                }
                 Chosen::Ranges(ranges) => {
                     proptest::prop_assert!(ranges.len() * RUN_ROWS_MIN <= expected.len());
                     for pair in ranges.windows(2) {
