@@ -691,7 +691,11 @@ impl<'a> Picked<'a> {
                     let within = range.start.min(values.len())..range.end.min(values.len());
                     let present = values.get(within).unwrap_or_default();
                     out.extend(present.iter().map(|&value| cast(value)));
-                    out.extend((present.len()..range.len()).map(|_| cast(T::default())));
+                    // Ranges are checked against the column, not against `values`, which
+                    // may be shorter; the rows past it are rare, and cost nothing otherwise.
+                    if present.len() < range.len() {
+                        out.extend((present.len()..range.len()).map(|_| cast(T::default())));
+                    }
                 }
                 out
             }
