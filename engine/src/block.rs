@@ -48,6 +48,10 @@ pub const BLOCK_ROWS: usize = 65_536;
 pub const BLOCK_META_VERSION: u16 = 2;
 /// The manifest format version this build writes and reads.
 pub const MANIFEST_VERSION: u16 = 1;
+/// The CRC-32C of any bytes followed by their own CRC-32C, little-endian: the residue of
+/// the checksum, the same for every message. It is what [`ChunkMeta::crc`] holds for a
+/// well-formed chunk.
+pub const CHUNK_CRC_RESIDUE: u32 = 0x4867_4BC7;
 /// Longest string zone-map bound kept.
 pub const ZONE_BYTES_LIMIT: usize = 32;
 
@@ -56,7 +60,10 @@ pub const ZONE_BYTES_LIMIT: usize = 32;
 pub struct ChunkMeta {
     /// Encoded bytes of the chunk.
     pub bytes: u64,
-    /// crc32c trailer of the chunk, checked against the stored bytes before decoding.
+    /// CRC-32C of the chunk's bytes, its own checksum trailer included. A chunk ends with
+    /// the CRC-32C of the bytes before it, so this is [`CHUNK_CRC_RESIDUE`] for every
+    /// well-formed chunk: reads check the field against that constant and leave the bytes
+    /// to the chunk's own trailer, which decoding verifies, rather than checksum them twice.
     pub crc: u32,
     /// Nulls in the column.
     pub null_count: u32,
@@ -449,7 +456,49 @@ pub(crate) fn successor(mut prefix: Vec<u8>) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tessera_codecs::{BytesColumn, LogicalType};
+    use tessera_codecs::{BytesColumn, Compressor, CompressorConfig, LogicalType, encode_block};
+
+    /// What reads rely on: the checksum of a whole encoded chunk is the residue, whatever
+    /// the column and encoding, and a damaged chunk's is not.
+    #[test]
+    fn a_whole_chunk_checksums_to_the_residue() {
+        let compressor = Compressor::new(CompressorConfig::default());
+        let columns = [
+            Column::new(
+                LogicalType::Int64,
+                ColumnValues::Int((0..5_000).map(|i| i * 7 % 1_000).collect()),
+                None,
+            ),
+            Column::new(LogicalType::Int32, ColumnValues::Int(vec![3; 100]), None),
+            Column::new(
+                LogicalType::Float64,
+                ColumnValues::Float((0..777).map(|i| f64::from(i).sqrt()).collect()),
+                Some((0..777).map(|i| i % 5 != 0).collect()),
+            ),
+            Column::new(
+                LogicalType::Utf8,
+                ColumnValues::Bytes(
+                    BytesColumn::from_values(["ship", "air", "rail", "ship"].map(str::as_bytes))
+                        .unwrap(),
+                ),
+                None,
+            ),
+            Column::new(LogicalType::Int64, ColumnValues::Int(Vec::new()), None),
+        ];
+        for column in columns {
+            let column = column.unwrap();
+            let encoded = encode_block(&column, &compressor).unwrap();
+            assert_eq!(
+                crc32c::crc32c(&encoded.bytes),
+                CHUNK_CRC_RESIDUE,
+                "{column:?}"
+            );
+            let mut damaged = encoded.bytes.clone();
+            let middle = damaged.len() / 2;
+            damaged[middle] ^= 0x10;
+            assert_ne!(crc32c::crc32c(&damaged), CHUNK_CRC_RESIDUE);
+        }
+    }
 
     fn sample_meta() -> BlockMeta {
         let mut deleted = RoaringBitmap::new();

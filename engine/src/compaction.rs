@@ -23,7 +23,9 @@ use rocksdb::{ReadOptions, WriteBatch};
 use tessera_codecs::{Column, Compressor, CompressorConfig, encode_block};
 use tessera_layout::{ColumnSet, InsertionOrder, Layout, PositionModel, decode_layout};
 
-use crate::block::{BLOCK_ROWS, BlockMeta, CellRun, ChunkMeta, Manifest, zone_of};
+use crate::block::{
+    BLOCK_ROWS, BlockMeta, CHUNK_CRC_RESIDUE, CellRun, ChunkMeta, Manifest, zone_of,
+};
 use crate::db::{CF_BLOCK_META, CF_BLOCKS, CF_CATALOG, CF_DELTA, CF_PK_INDEX, DbInner, storage};
 use crate::error::{Error, Result};
 use crate::evaluate::take;
@@ -1042,6 +1044,15 @@ impl BlockWriter<'_, '_> {
         for (index, column) in block_columns.iter().enumerate() {
             let encoded = encode_block(column, self.compressor)?;
             let crc = crc32c::crc32c(&encoded.bytes);
+            // Reads take a chunk's trailer for its checksum and the meta's for this
+            // constant; a chunk that would fail that is not written.
+            if crc != CHUNK_CRC_RESIDUE {
+                return Err(tessera_codecs::CodecError::ChecksumMismatch {
+                    expected: CHUNK_CRC_RESIDUE,
+                    actual: crc,
+                }
+                .into());
+            }
             self.report.bytes_written += encoded.bytes.len() as u64;
             chunk_metas.push(ChunkMeta {
                 bytes: encoded.bytes.len() as u64,
