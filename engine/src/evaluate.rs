@@ -94,9 +94,13 @@ impl Masks {
 
     /// The selected rows as ascending, disjoint, non-adjacent ranges, found 64 rows at a
     /// time (a word of flags, then its runs of set bits by counting trailing bits), or `None`
-    /// once there would be more than `most`: a mask of short runs is cheaper to list.
+    /// once there would be more than `most`, or once the runs so far average under
+    /// [`RUN_ROWS_MIN`] rows by more than [`RUNS_SLACK`] runs: a mask of short runs is
+    /// cheaper to list, and is given up on early rather than walked to its end.
     fn runs(&self, most: usize) -> Option<Vec<std::ops::Range<usize>>> {
         let mut runs: Vec<std::ops::Range<usize>> = Vec::with_capacity(most);
+        // Rows the runs so far hold.
+        let mut held_rows = 0usize;
         for (first, mask) in self.iter() {
             // `bool` is one byte, 0 or 1; the cast is checked when compiled.
             let flags: &[u8] = bytemuck::must_cast_slice(mask);
@@ -109,9 +113,14 @@ impl Masks {
                     let end = start + (!(bits >> start)).trailing_zeros() as usize;
                     let rows = base + start..base + end;
                     let held = runs.len();
+                    held_rows += end - start;
                     match runs.last_mut() {
                         Some(last) if last.end == rows.start => last.end = rows.end,
-                        _ if held >= most => return None,
+                        _ if held >= most
+                            || held.saturating_sub(RUNS_SLACK) * RUN_ROWS_MIN > held_rows =>
+                        {
+                            return None;
+                        }
                         _ => runs.push(rows),
                     }
                     bits = bits.checked_shr(end as u32).map_or(0, |rest| rest << end);
@@ -127,6 +136,11 @@ impl Masks {
         self.runs.len()
     }
 }
+
+/// Runs [`Masks::runs`] lets the runs found so far fall short of [`RUN_ROWS_MIN`] rows on
+/// average before it gives up: a mask thinned at random (a filter on a column the layout
+/// does not order) shows its short runs within its first few words.
+const RUNS_SLACK: usize = 16;
 
 /// A mask with fewer than one set row in this many becomes a row list: a gather per row
 /// then costs less than a sweep over all of them. On `layout_bench`'s lineitem queries over
