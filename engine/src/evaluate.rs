@@ -1067,11 +1067,13 @@ mod tests {
             // Chosen as ranges or rows, the same rows. Untouched ranges come back as they
             // were; runs read from thinned masks only when long enough on average, each
             // non-empty, ascending and apart from the next.
-            let untouched = expected.len() == bounds.iter().map(ExactSizeIterator::len).sum::<usize>();
+            let total: usize = bounds.iter().map(ExactSizeIterator::len).sum();
+            let untouched = expected.len() == total;
             let chosen: Vec<u32> = match selection.into_chosen() {
                 Chosen::Rows(rows) => rows,
                 Chosen::Ranges(ranges) if untouched => {
-                    let whole: Vec<_> = bounds.iter().filter(|range| !range.is_empty()).cloned().collect();
+                    let whole: Vec<_> =
+                        bounds.iter().filter(|range| !range.is_empty()).cloned().collect();
                     proptest::prop_assert_eq!(&ranges, &whole);
                     ranges.into_iter().flatten().map(|row| row as u32).collect()
                 }
