@@ -217,19 +217,20 @@ mod tests {
         out
     }
 
+    /// `count` values that fill `width` bits, spread over their whole range.
+    fn spread(width: u8, count: u64) -> Vec<u64> {
+        let mask = u64::MAX.checked_shr(64 - u32::from(width)).unwrap_or(0);
+        (0..count)
+            .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15) & mask)
+            .collect()
+    }
+
     #[test]
     fn every_width_round_trips() {
         for (width, count) in
             (0..=64u8).flat_map(|width| [(width, 0), (width, 1), (width, 700), (width, 512)])
         {
-            let mask = if width == 64 {
-                u64::MAX
-            } else {
-                (1u64 << width) - 1
-            };
-            let values: Vec<u64> = (0..700u64)
-                .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15) & mask)
-                .collect();
+            let values = spread(width, count);
             assert_eq!(
                 round_trip(&values, width),
                 values,
@@ -241,15 +242,8 @@ mod tests {
     #[test]
     fn one_value_unpacks_as_the_whole_list_does() {
         for width in [0u8, 1, 7, 13, 32, 33, 64] {
-            let mask = if width == 64 {
-                u64::MAX
-            } else {
-                (1u64 << width) - 1
-            };
             // Whole SIMD blocks and a tail, or (past 32 bits) a bit stream only.
-            let values: Vec<u64> = (0..600u64)
-                .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15) & mask)
-                .collect();
+            let values = spread(width, 600);
             let mut packed = Vec::new();
             pack(values.iter().copied(), width, &mut packed);
             for (index, &value) in values.iter().enumerate() {
