@@ -391,7 +391,7 @@ impl Db {
             meta,
             TableVersion::empty(),
             1,
-            tessera_layout::Workload::default(),
+            crate::optimize::WorkloadLog::default(),
             false,
         ));
         self.inner
@@ -414,7 +414,11 @@ impl Db {
         let catalog = self.inner.cf(CF_CATALOG)?;
         batch.delete_cf(catalog, table_key(name));
         batch.delete_cf(catalog, crate::compaction::manifest_key(state.meta.id()));
-        batch.delete_cf(catalog, crate::optimize::workload_key(state.meta.id()));
+        // Held until the drop is written, so no part of the workload log outlives the table.
+        let mut workload = state.workload.lock();
+        for key in workload.keys(state.meta.id()) {
+            batch.delete_cf(catalog, key);
+        }
         batch.delete_cf(catalog, crate::optimize::layout_pin_key(state.meta.id()));
         batch.delete_cf(catalog, crate::optimize::provisional_key(state.meta.id()));
         for family in [CF_DELTA, CF_BLOCKS, CF_BLOCK_META, CF_PK_INDEX] {
@@ -424,6 +428,8 @@ impl Db {
             .write_synced(batch)
             .map_err(storage(format!("dropping table {name:?}")))?;
         writer.dropped = true;
+        workload.stop();
+        drop(workload);
         self.inner.tables.write().remove(name);
         self.inner.cache.forget_table(state.meta.id());
         Ok(())

@@ -2,8 +2,9 @@
 //! layout optimizer learns from, and the re-layout that carries its decision out.
 //!
 //! Scans with a predicate record it in the table's bounded [`Workload`], persisted in the
-//! catalog every [`WORKLOAD_PERSIST_EVERY`] scans (and on every optimization), so a reopened
-//! table keeps its history. [`Table::optimize`] folds delta, draws an evenly spaced sample of
+//! catalog every [`WORKLOAD_PERSIST_EVERY`] scans (and on every optimization) as a part
+//! holding the predicates new since the last write (`WorkloadLog`), so a reopened table
+//! keeps its history. [`Table::optimize`] folds delta, draws an evenly spaced sample of
 //! the table's rows, prices the current layout and the optimizer's best candidate on the
 //! sample and the logged predicates with a [`CostModel`] whose per-value and per-block
 //! costs are fitted to the table's own scans ([`ScanCosts`]), and rewrites the table when
@@ -34,11 +35,94 @@ pub const WORKLOAD_PERSIST_EVERY: u64 = 32;
 /// Rows the optimizer's sample holds at most.
 pub const SAMPLE_ROWS: usize = 65_536;
 
-/// The catalog key of a table's workload log.
+/// The catalog key of a table's whole workload log, as written before the log was stored in
+/// parts; it is read, and replaced by a part at the next write. Its parts' keys extend it.
 pub fn workload_key(table_id: u32) -> Vec<u8> {
     let mut key = WORKLOAD_KEY_PREFIX.to_vec();
     key.extend_from_slice(&table_id.to_be_bytes());
     key
+}
+
+/// The catalog key of the part of a table's workload log that ends after `recorded`
+/// predicates: [`workload_key`] ‖ `recorded` (u64 BE), so a table's parts sort oldest first.
+pub fn workload_part_key(table_id: u32, recorded: u64) -> Vec<u8> {
+    let mut key = workload_key(table_id);
+    key.extend_from_slice(&recorded.to_be_bytes());
+    key
+}
+
+/// A table's workload log, and how it stands in the catalog. The log is stored in parts,
+/// each holding the predicates recorded since the part before ([`Workload::since`]) and keyed
+/// by the count recorded at its end, so writing it costs what is new rather than the whole
+/// log: with the default capacity of 1,024 predicates, rewriting it whole every 32 scans took
+/// half the time of a 7 µs scan. A part whose predicates have all left the log is deleted.
+#[derive(Debug, Default)]
+pub(crate) struct WorkloadLog {
+    /// The log itself.
+    pub(crate) log: Workload,
+    /// Predicates recorded when the last part was written (or when the log was loaded).
+    written: u64,
+    /// The counts recorded at the ends of the stored parts, oldest first.
+    parts: std::collections::VecDeque<u64>,
+    /// Whether the log is stored whole under [`workload_key`] (its format before parts).
+    whole: bool,
+    /// Whether the table was dropped: nothing more is written.
+    dropped: bool,
+}
+
+impl WorkloadLog {
+    /// Writes the predicates recorded since the last write as one part, and deletes the parts
+    /// whose predicates have all left the log, in one batch; nothing when there is nothing new.
+    /// A log loaded whole is written whole, as one part that replaces every key it had.
+    fn persist(&mut self, db: &DbInner, table_id: u32, table: &str) -> Result<()> {
+        let recorded = self.log.recorded();
+        if self.dropped || (recorded == self.written && !self.whole) {
+            return Ok(());
+        }
+        let catalog = db.cf(CF_CATALOG)?;
+        let mut batch = rocksdb::WriteBatch::default();
+        // The log holds the predicates recorded after `oldest`.
+        let oldest = recorded - self.log.len() as u64;
+        let obsolete = if self.whole {
+            batch.delete_cf(catalog, workload_key(table_id));
+            self.parts.len()
+        } else {
+            self.parts.iter().take_while(|&&end| end <= oldest).count()
+        };
+        for &end in self.parts.iter().take(obsolete) {
+            batch.delete_cf(catalog, workload_part_key(table_id, end));
+        }
+        let part = self.log.since(if self.whole { 0 } else { self.written });
+        batch.put_cf(
+            catalog,
+            workload_part_key(table_id, recorded),
+            part.encode(),
+        );
+        db.rocks
+            .write(batch)
+            .map_err(storage(format!("writing the workload of table {table:?}")))?;
+        self.parts.drain(..obsolete);
+        self.parts.push_back(recorded);
+        self.written = recorded;
+        self.whole = false;
+        Ok(())
+    }
+
+    /// The keys the log has in the catalog, for a table drop.
+    pub(crate) fn keys(&self, table_id: u32) -> Vec<Vec<u8>> {
+        std::iter::once(workload_key(table_id))
+            .chain(
+                self.parts
+                    .iter()
+                    .map(|&end| workload_part_key(table_id, end)),
+            )
+            .collect()
+    }
+
+    /// Stops writing the log: its table is dropped.
+    pub(crate) fn stop(&mut self) {
+        self.dropped = true;
+    }
 }
 
 /// Catalog key prefix of layout pins; the table id (u32 BE) follows. The key's presence
@@ -164,43 +248,60 @@ pub(crate) fn record_scan(
         return false;
     }
     let mut workload = state.workload.lock();
-    workload.record(predicate.clone());
-    let recorded = workload.recorded();
+    workload.log.record(predicate.clone());
+    let recorded = workload.log.recorded();
     if recorded.is_multiple_of(WORKLOAD_PERSIST_EVERY)
-        && let Err(error) = persist_workload(db, state, &workload)
+        && let Err(error) = workload.persist(db, state.meta.id(), state.meta.name())
     {
         tracing::warn!(table = state.meta.name(), %error, "could not persist the workload log");
     }
     db.tune_every > 0 && recorded.is_multiple_of(db.tune_every)
 }
 
-fn persist_workload(db: &DbInner, state: &TableState, workload: &Workload) -> Result<()> {
-    db.rocks
-        .put_cf(
-            db.cf(CF_CATALOG)?,
-            workload_key(state.meta.id()),
-            workload.encode(),
-        )
-        .map_err(storage(format!(
-            "writing the workload of table {:?}",
-            state.meta.name()
-        )))
-}
-
-/// Reads a table's workload log at open; an empty log when there is none.
-pub(crate) fn load_workload(db: &DbInner, table_id: u32, table: &str) -> Result<Workload> {
-    let key = workload_key(table_id);
-    match db
-        .rocks
-        .get_pinned_cf(db.cf(CF_CATALOG)?, &key)
-        .map_err(storage(format!("reading the workload of table {table:?}")))?
-    {
-        None => Ok(Workload::default()),
-        Some(bytes) => Workload::decode(&bytes).map_err(|source| Error::Layout {
+/// Reads a table's workload log at open: the whole log an older version wrote, if any, then
+/// the parts, oldest first; an empty log when there is none.
+pub(crate) fn load_workload(db: &DbInner, table_id: u32, table: &str) -> Result<WorkloadLog> {
+    let prefix = workload_key(table_id);
+    let mut loaded = WorkloadLog::default();
+    let mut iterator = db.rocks.raw_iterator_cf(db.cf(CF_CATALOG)?);
+    iterator.seek(&prefix);
+    while let Some((key, value)) = iterator.item() {
+        let Some(suffix) = key.strip_prefix(prefix.as_slice()) else {
+            break;
+        };
+        let corrupt = |reason: String| Error::Corrupt {
+            what: format!("workload log of table {table:?}"),
+            key: crate::keys::hex(key),
+            reason,
+        };
+        let part = Workload::decode(value).map_err(|source| Error::Layout {
             table: table.to_owned(),
             source,
-        }),
+        })?;
+        if suffix.is_empty() {
+            loaded.whole = true;
+        } else {
+            let end = <[u8; 8]>::try_from(suffix)
+                .map(u64::from_be_bytes)
+                .map_err(|_| {
+                    corrupt(format!("{} bytes follow the table id, not 8", suffix.len()))
+                })?;
+            if part.recorded() != end {
+                return Err(corrupt(format!(
+                    "the part ends after {} predicates recorded, its key says {end}",
+                    part.recorded()
+                )));
+            }
+            loaded.parts.push_back(end);
+        }
+        loaded.log.append(part);
+        iterator.next();
     }
+    iterator
+        .status()
+        .map_err(storage(format!("reading the workload of table {table:?}")))?;
+    loaded.written = loaded.log.recorded();
+    Ok(loaded)
 }
 
 /// Evenly spaced live rows of the table's blocks (delta is folded first by the callers).
@@ -339,7 +440,7 @@ pub(crate) fn automatic_check(
     state: &TableState,
     gain: f64,
 ) -> Result<OptimizeReport> {
-    let recorded = state.workload.lock().recorded();
+    let recorded = state.workload.lock().log.recorded();
     let window = Constraints::default().workload_max as u64;
     let settling = provisional_since(state).is_some_and(|at| recorded >= at.saturating_add(window));
     let asked = if settling {
@@ -437,8 +538,11 @@ pub(crate) fn optimize_table(
         source,
     };
     let set = ColumnSet::new(&names, &columns).map_err(layout_error)?;
-    let workload = state.workload.lock().predicates();
-    persist_workload(db, state, &state.workload.lock())?;
+    let workload = {
+        let mut log = state.workload.lock();
+        log.persist(db, state.meta.id(), &table)?;
+        log.log.predicates()
+    };
     let model = state.scan_costs.lock().model();
     let constraints = Constraints {
         table_rows: total,
@@ -491,7 +595,7 @@ impl Table {
             source,
         };
         let set = ColumnSet::new(&names, &columns).map_err(layout_error)?;
-        let workload = state.workload.lock().predicates();
+        let workload = state.workload.lock().log.predicates();
         let constraints = Constraints {
             table_rows: total,
             default_sort: state.meta.primary_key(),
@@ -560,13 +664,162 @@ impl Table {
 
     /// The predicates the table's scans logged, oldest first.
     pub fn workload(&self) -> Vec<Predicate> {
-        self.state().workload.lock().predicates()
+        self.state().workload.lock().log.predicates()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The suffixes after [`workload_key`] of a table's workload keys, in key order.
+    fn workload_suffixes(table: &Table) -> Vec<Vec<u8>> {
+        workload_parts(table)
+            .into_iter()
+            .map(|(suffix, _)| suffix)
+            .collect()
+    }
+
+    /// A table's workload keys, as their suffixes after [`workload_key`], and their logs.
+    fn workload_parts(table: &Table) -> Vec<(Vec<u8>, Workload)> {
+        let db = table.db();
+        let prefix = workload_key(table.state().meta.id());
+        let mut iterator = db.rocks.raw_iterator_cf(db.cf(CF_CATALOG).unwrap());
+        iterator.seek(&prefix);
+        let mut parts = Vec::new();
+        while let Some((key, value)) = iterator.item() {
+            let Some(suffix) = key.strip_prefix(prefix.as_slice()) else {
+                break;
+            };
+            parts.push((suffix.to_vec(), Workload::decode(value).unwrap()));
+            iterator.next();
+        }
+        parts
+    }
+
+    fn point(value: i64) -> Predicate {
+        Predicate::all().and(tessera_layout::ColumnFilter {
+            column: "x".into(),
+            terms: vec![tessera_layout::Term::Range(tessera_layout::Range::point(
+                tessera_layout::Scalar::Int(value),
+            ))],
+        })
+    }
+
+    fn open(directory: &std::path::Path) -> crate::Db {
+        let options = crate::Options {
+            tune_every: 0,
+            ..crate::Options::default()
+        };
+        crate::Db::open(directory, options).unwrap()
+    }
+
+    fn scan_points(table: &Table, values: std::ops::Range<i64>) {
+        for value in values {
+            table
+                .scan(crate::ScanRequest {
+                    projection: None,
+                    predicate: point(value),
+                    limit: None,
+                })
+                .unwrap();
+        }
+    }
+
+    #[test]
+    fn the_workload_log_is_written_in_parts_and_read_back_whole() {
+        use arrow::datatypes::{DataType, Field, Schema};
+        let directory = tempfile::tempdir().unwrap();
+        let capacity = Workload::DEFAULT_CAPACITY as i64;
+        let every = WORKLOAD_PERSIST_EVERY as i64;
+        {
+            let db = open(directory.path());
+            let schema = Arc::new(Schema::new(vec![Field::new("x", DataType::Int64, false)]));
+            let options = crate::TableOptions {
+                primary_key: vec!["x".into()],
+            };
+            let table = db.create_table("t", schema, options).unwrap();
+            scan_points(&table, 0..capacity + 5 * every + 7);
+            // The last write was after `capacity + 5 * every` scans; parts holding only
+            // predicates older than the log's were deleted.
+            let ends: Vec<i64> = (6 * every..=capacity + 5 * every)
+                .step_by(every as usize)
+                .collect();
+            let keys: Vec<Vec<u8>> = ends
+                .iter()
+                .map(|&end| (end as u64).to_be_bytes().to_vec())
+                .collect();
+            assert_eq!(workload_suffixes(&table), keys);
+            // Each part holds the predicates of its 32 scans, no more.
+            for ((_, part), end) in workload_parts(&table).iter().zip(&ends) {
+                assert_eq!(
+                    part.predicates(),
+                    (end - every..*end).map(point).collect::<Vec<_>>()
+                );
+            }
+        }
+        let db = open(directory.path());
+        let table = db.table("t").unwrap();
+        let logged: Vec<Predicate> = (5 * every..capacity + 5 * every).map(point).collect();
+        assert_eq!(table.workload(), logged);
+        // An explicit optimization writes what is new, off the 32-scan beat.
+        scan_points(&table, 0..3);
+        table.optimize().unwrap();
+        assert_eq!(
+            workload_suffixes(&table).last().unwrap(),
+            &((capacity + 5 * every + 3) as u64).to_be_bytes().to_vec()
+        );
+        drop(table);
+        drop(db);
+        let db = open(directory.path());
+        let table = db.table("t").unwrap();
+        let mut logged: Vec<Predicate> = logged[3..].to_vec();
+        logged.extend((0..3).map(point));
+        assert_eq!(table.workload(), logged);
+        db.drop_table("t").unwrap();
+        assert!(workload_suffixes(&table).is_empty());
+    }
+
+    #[test]
+    fn a_whole_workload_log_is_read_then_replaced_by_one_part() {
+        use arrow::datatypes::{DataType, Field, Schema};
+        let directory = tempfile::tempdir().unwrap();
+        let mut whole = Workload::default();
+        for value in 0..3 {
+            whole.record(point(value));
+        }
+        {
+            let db = open(directory.path());
+            let schema = Arc::new(Schema::new(vec![Field::new("x", DataType::Int64, false)]));
+            let options = crate::TableOptions {
+                primary_key: vec!["x".into()],
+            };
+            let table = db.create_table("t", schema, options).unwrap();
+            let inner = table.db();
+            inner
+                .rocks
+                .put_cf(
+                    inner.cf(CF_CATALOG).unwrap(),
+                    workload_key(table.state().meta.id()),
+                    whole.encode(),
+                )
+                .unwrap();
+        }
+        let db = open(directory.path());
+        let table = db.table("t").unwrap();
+        assert_eq!(table.workload(), whole.predicates());
+        let every = WORKLOAD_PERSIST_EVERY as i64;
+        scan_points(&table, 3..every);
+        assert_eq!(
+            workload_suffixes(&table),
+            vec![(every as u64).to_be_bytes().to_vec()]
+        );
+        drop(table);
+        drop(db);
+        let db = open(directory.path());
+        let table = db.table("t").unwrap();
+        assert_eq!(table.workload(), (0..every).map(point).collect::<Vec<_>>());
+    }
 
     /// Scans whose time is `per_value * values + per_block * blocks`, values and blocks
     /// varying apart or together.

@@ -71,7 +71,7 @@ pub(crate) struct TableState {
     /// The last background compaction error, for `stats`.
     pub(crate) last_error: Mutex<Option<String>>,
     /// The predicates scans served, for the layout optimizer.
-    pub(crate) workload: Mutex<tessera_layout::Workload>,
+    pub(crate) workload: Mutex<crate::optimize::WorkloadLog>,
     /// Wall time, rows and blocks over all scans: the optimizer's measured costs.
     pub(crate) scan_costs: Mutex<crate::optimize::ScanCosts>,
     /// Whether the layout is pinned: automatic re-layout leaves the table alone.
@@ -90,7 +90,7 @@ impl TableState {
         meta: TableMeta,
         version: TableVersion,
         generation: u32,
-        workload: tessera_layout::Workload,
+        workload: crate::optimize::WorkloadLog,
         layout_pinned: bool,
     ) -> Self {
         let logical_types = meta.logical_types();

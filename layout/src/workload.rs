@@ -6,7 +6,8 @@
 //! so it follows a shifting workload and its size is bounded. A predicate whose serialized
 //! form would exceed [`MAX_PREDICATE_BYTES`] (a huge `IN` list) is recorded coarsened: each
 //! long disjunction becomes the one range that spans it, which keeps the columns it filters
-//! and, roughly, its selectivity.
+//! and, roughly, its selectivity. A log can be stored in parts: [`Workload::since`] gives
+//! what was recorded after a point, [`Workload::append`] puts the parts back together.
 //!
 //! Formats, little-endian: a predicate is `TSPR`, version `u16`, then the filters; a
 //! workload is `TSWL`, version `u16`, capacity `u32`, predicates recorded in all `u64`, a
@@ -179,6 +180,37 @@ impl Workload {
         }
         counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         counts
+    }
+
+    /// The part of the log recorded after its first `recorded` predicates, as far as the
+    /// log still holds them: a log of the same capacity and count holding only those. A log
+    /// stored in such parts is written in time proportional to what is new, not to its
+    /// capacity; [`Workload::append`] puts the parts back together.
+    pub fn since(&self, recorded: u64) -> Workload {
+        let new = self.recorded.saturating_sub(recorded);
+        let held =
+            usize::try_from(new).map_or(self.entries.len(), |new| new.min(self.entries.len()));
+        Workload {
+            capacity: self.capacity,
+            entries: self
+                .entries
+                .iter()
+                .skip(self.entries.len() - held)
+                .cloned()
+                .collect(),
+            recorded: self.recorded,
+        }
+    }
+
+    /// Appends `later`, a part recorded after this log (see [`Workload::since`]): its
+    /// predicates follow, the oldest dropping out past its capacity, which becomes the log's,
+    /// and so does its count of predicates recorded (never below what the log holds).
+    pub fn append(&mut self, later: Workload) {
+        self.capacity = later.capacity;
+        self.entries.extend(later.entries);
+        let excess = self.entries.len().saturating_sub(self.capacity);
+        self.entries.drain(..excess);
+        self.recorded = later.recorded.max(self.entries.len() as u64);
     }
 
     /// Serializes the log.
@@ -410,6 +442,46 @@ mod tests {
         );
         let decoded = Workload::decode(&workload.encode()).unwrap();
         assert_eq!(decoded, workload);
+    }
+
+    #[test]
+    fn parts_written_since_the_last_put_the_log_back_together() {
+        let day = |day: i64| {
+            Predicate::all().and(ColumnFilter {
+                column: "d".into(),
+                terms: vec![Term::Range(Range::point(Scalar::Int(day)))],
+            })
+        };
+        // Parts every 1 to 7 predicates, into logs of capacity 1 to 6: the parts, through
+        // their bytes, rebuild the log as it stands after each write.
+        for capacity in 1..=6 {
+            for every in 1..=7 {
+                let mut live = Workload::new(capacity);
+                let mut rebuilt = Workload::new(capacity);
+                let mut written = 0;
+                for next in 0..23 {
+                    live.record(day(next));
+                    if next % every == 0 {
+                        let part = live.since(written);
+                        assert!(part.len() <= capacity);
+                        assert_eq!(
+                            part.len() as u64,
+                            (live.recorded() - written).min(capacity as u64)
+                        );
+                        rebuilt.append(Workload::decode(&part.encode()).unwrap());
+                        written = live.recorded();
+                        assert_eq!(rebuilt, live, "capacity {capacity}, every {every}");
+                    }
+                }
+            }
+        }
+        // Nothing new: an empty part that changes nothing.
+        let mut live = Workload::new(2);
+        live.record(day(1));
+        let mut copy = live.clone();
+        copy.append(live.since(live.recorded()));
+        assert_eq!(copy, live);
+        assert!(live.since(live.recorded()).is_empty());
     }
 
     #[test]
