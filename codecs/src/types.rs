@@ -602,6 +602,24 @@ impl<'a> Picked<'a> {
         Ok(Self::Runs { rows, runs })
     }
 
+    /// Rows the caller lists in ascending order (a scan's selection, whose dense runs it
+    /// passes as [`Picked::ranges`] instead), checked against a column of `len` values by
+    /// their last row alone and gathered one by one: this skips the pass [`Picked::check`]
+    /// makes over every row. Rows out of order still gather without a panic; one past `len`
+    /// that the last row does not reveal reads as a default value.
+    pub fn ascending(rows: &'a [u32], len: usize) -> Result<Self> {
+        debug_assert!(
+            rows.windows(2).all(|pair| pair[0] < pair[1]),
+            "rows not ascending"
+        );
+        match rows.last() {
+            Some(&last) if last as usize >= len => Err(CodecError::InvalidColumn(format!(
+                "row {last} is past the end of a column of {len} values"
+            ))),
+            _ => Ok(Self::Rows(rows)),
+        }
+    }
+
     /// Every row of `ranges` (ascending and disjoint), checked against a column of `len`
     /// values in time proportional to the ranges, not their rows. Adjacent ranges are
     /// merged; an error if they overlap, descend or reach past `len`.

@@ -129,6 +129,21 @@ fn picked_rows_are_a_run_only_when_ascending_without_gaps() {
 }
 
 #[test]
+fn rows_listed_ascending_are_checked_by_their_last_and_gathered() {
+    use tessera_codecs::Picked;
+    let values: Vec<i64> = (0..16).map(|value| value * 5).collect();
+    for rows in [&[][..], &[0], &[3, 4, 5, 6], &[1, 7, 15]] {
+        let picked = Picked::ascending(rows, values.len()).unwrap();
+        assert_eq!(picked, Picked::Rows(rows));
+        let expected: Vec<i64> = rows.iter().map(|&row| values[row as usize]).collect();
+        assert_eq!(picked.map(&values, |value| value), expected);
+        assert_eq!(picked.len(), rows.len());
+    }
+    assert!(Picked::ascending(&[2, 16], 16).is_err());
+    assert!(Picked::ascending(&[0], 0).is_err());
+}
+
+#[test]
 fn ascending_rows_in_long_runs_are_copied_run_by_run() {
     use tessera_codecs::Picked;
     let rows: Vec<u32> = (10..30).chain(40..60).collect();

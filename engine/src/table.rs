@@ -971,8 +971,8 @@ impl Table {
                 })?;
             }
             // Checked once against the block's rows, which every chunk of it holds: by its
-            // ranges when the selection still is the narrowed ranges (no row listed), else
-            // row by row; the limit left cuts either.
+            // ranges when the selection is dense, else by its last row (a selection lists
+            // its rows ascending); the limit left cuts either.
             let wanted = limit - matched;
             let rows_selected: Vec<u32>;
             let picked = match selection.into_chosen() {
@@ -989,7 +989,7 @@ impl Table {
                 Chosen::Rows(mut listed) => {
                     listed.truncate(wanted);
                     rows_selected = listed;
-                    Picked::check(&rows_selected, rows)?
+                    Picked::ascending(&rows_selected, rows)?
                 }
             };
             let picked_rows = picked.len();
