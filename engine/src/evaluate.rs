@@ -82,13 +82,10 @@ impl Masks {
     /// The selected rows, ascending, given how many there are: written into one buffer
     /// sized once, not grown range by range.
     fn rows(&self, count: usize) -> Vec<u32> {
-        // The spare slot `write_selected` writes past the last set row.
-        let mut rows = vec![0u32; count + 1];
-        let mut next = 0;
+        let mut rows = Vec::with_capacity(count);
         for (first, mask) in self.iter() {
-            next = write_selected(mask, first, &mut rows, next);
+            write_selected(mask, first, &mut rows);
         }
-        rows.truncate(next.min(count));
         rows
     }
 
@@ -293,15 +290,16 @@ fn count_set(mask: &[bool]) -> usize {
         .sum()
 }
 
-/// Writes the rows `first + i` whose `selected[i]` is set into `rows` from slot `next` on,
-/// 64 rows at a time: their flags packed into a word, an empty word skipped (a selective
-/// filter leaves most of a block unset), a sparse one walked set bit by set bit, a dense one
-/// written without a branch per row (every row is written at the next free slot and only
-/// set rows advance it, so `rows` needs a spare slot past the last set row). Returns the
-/// next free slot.
-fn write_selected(selected: &[bool], first: usize, rows: &mut [u32], mut next: usize) -> usize {
+/// Appends the rows `first + i` whose `selected[i]` is set to `rows`, 64 rows at a time:
+/// their flags packed into a word, an empty word skipped (a selective filter leaves most of a
+/// block unset), a sparse one walked set bit by set bit, a dense one listed without a branch
+/// per row (every row is written at the next free slot of a word-sized buffer, and only set
+/// rows advance it) and appended at once. Listing into `rows` directly needed it zeroed first,
+/// a pass as long as the listing.
+fn write_selected(selected: &[bool], first: usize, rows: &mut Vec<u32>) {
     // `bool` is one byte, 0 or 1; the cast is checked when compiled, so it cannot fail.
     let flags: &[u8] = bytemuck::must_cast_slice(selected);
+    let mut word = [0u32; 64];
     for (index, chunk) in flags.chunks(64).enumerate() {
         let mut bits = pack_flags(chunk);
         if bits == 0 {
@@ -309,23 +307,21 @@ fn write_selected(selected: &[bool], first: usize, rows: &mut [u32], mut next: u
         }
         let base = first + index * 64;
         if bits.count_ones() > DENSE_WORD {
+            let mut next = 0usize;
             for (offset, &set) in chunk.iter().enumerate() {
-                if let Some(slot) = rows.get_mut(next) {
-                    *slot = (base + offset) as u32;
-                }
+                // `next` is at most `offset`, below 64: the mask changes nothing, and
+                // spares the write a bounds check.
+                word[next & 63] = (base + offset) as u32;
                 next += usize::from(set);
             }
+            rows.extend_from_slice(word.get(..next).unwrap_or_default());
         } else {
             while bits != 0 {
-                if let Some(slot) = rows.get_mut(next) {
-                    *slot = (base + bits.trailing_zeros() as usize) as u32;
-                }
-                next += 1;
+                rows.push((base + bits.trailing_zeros() as usize) as u32);
                 bits &= bits - 1;
             }
         }
     }
-    next
 }
 
 /// Set rows of 64 above which [`write_selected`] writes every row rather than walk the set
