@@ -12,14 +12,14 @@
 //! runs say which rows belong to which cell. Each run is sorted on its own by the layout's
 //! sort column; a block of one run also carries a position model of that column.
 //!
-//! `BlockMeta` format version 2, integers little-endian:
+//! `BlockMeta` format version 3, integers little-endian:
 //!
 //! ```text
 //! u16 version · u64 block id · u32 layout version · u32 cell · u32 rows
 //! u32 runs, then per run: u32 cell · u32 first row
 //!     (the first run is the block's cell from row 0; cells and rows strictly ascending)
 //! u16 columns, then per column:
-//!     u64 chunk bytes · u32 chunk crc32c · u32 null count
+//!     u64 chunk bytes · u32 chunk trailer · u32 null count
 //!     u8 zone flag (0 none, 1 min and max follow) [scalar min, scalar max]
 //!     u16 length + UTF-8 encoding description
 //! u32 length + primary key minimum · u32 length + primary key maximum
@@ -29,7 +29,14 @@
 //!         u32 length + bytes)
 //! ```
 //!
-//! Version 1, still read, is the same without the runs: its block is one cell's.
+//! The chunk trailer is the chunk's last four bytes: its own CRC-32C of the bytes before
+//! them, which binds the meta to the chunk it describes.
+//!
+//! Versions 1 and 2 are still read. Version 2 is version 3 with the CRC-32C of the whole
+//! chunk, trailer included, in place of the trailer: the checksum residue
+//! ([`CHUNK_CRC_RESIDUE`]) for every well-formed chunk, which binds nothing. Such a meta keeps
+//! the residue when rewritten (a deletion rewrites it), and reads skip the binding for it.
+//! Version 1 is version 2 without the runs: its block is one cell's.
 //!
 //! String minima and maxima are cut to [`ZONE_BYTES_LIMIT`] bytes: a cut minimum is still a
 //! lower bound, and a cut maximum is replaced by the next prefix above it (or dropped with
@@ -44,13 +51,13 @@ use crate::bytes::ByteReader;
 
 /// Rows per block at most.
 pub const BLOCK_ROWS: usize = 65_536;
-/// The `BlockMeta` format version this build writes; it also reads version 1.
-pub const BLOCK_META_VERSION: u16 = 2;
+/// The `BlockMeta` format version this build writes; it also reads versions 1 and 2.
+pub const BLOCK_META_VERSION: u16 = 3;
 /// The manifest format version this build writes and reads.
 pub const MANIFEST_VERSION: u16 = 1;
 /// The CRC-32C of any bytes followed by their own CRC-32C, little-endian: the residue of
-/// the checksum, the same for every message. It is what [`ChunkMeta::crc`] holds for a
-/// well-formed chunk.
+/// the checksum, the same for every message. It is what [`ChunkMeta::trailer`] holds for a
+/// chunk whose meta was first written in format version 1 or 2.
 pub const CHUNK_CRC_RESIDUE: u32 = 0x4867_4BC7;
 /// Longest string zone-map bound kept.
 pub const ZONE_BYTES_LIMIT: usize = 32;
@@ -60,11 +67,12 @@ pub const ZONE_BYTES_LIMIT: usize = 32;
 pub struct ChunkMeta {
     /// Encoded bytes of the chunk.
     pub bytes: u64,
-    /// CRC-32C of the chunk's bytes, its own checksum trailer included. A chunk ends with
-    /// the CRC-32C of the bytes before it, so this is [`CHUNK_CRC_RESIDUE`] for every
-    /// well-formed chunk: reads check the field against that constant and leave the bytes
-    /// to the chunk's own trailer, which decoding verifies, rather than checksum them twice.
-    pub crc: u32,
+    /// The chunk's checksum trailer: its last four bytes, little-endian, the CRC-32C of the
+    /// bytes before them, which decoding verifies. A read compares it with the chunk's, which
+    /// catches a well-formed chunk that is not the one this meta describes. A meta first
+    /// written in format 1 or 2 holds [`CHUNK_CRC_RESIDUE`] (then, the CRC-32C of the whole
+    /// chunk, the same for every chunk), and reads skip the comparison.
+    pub trailer: u32,
     /// Nulls in the column.
     pub null_count: u32,
     /// Smallest and largest non-null value, `None` when every value is null or the bounds
@@ -149,7 +157,7 @@ impl BlockMeta {
         out.extend_from_slice(&(self.columns.len() as u16).to_le_bytes());
         for column in &self.columns {
             out.extend_from_slice(&column.bytes.to_le_bytes());
-            out.extend_from_slice(&column.crc.to_le_bytes());
+            out.extend_from_slice(&column.trailer.to_le_bytes());
             out.extend_from_slice(&column.null_count.to_le_bytes());
             match &column.zone {
                 None => out.push(0),
@@ -178,9 +186,9 @@ impl BlockMeta {
     pub fn decode(bytes: &[u8]) -> Result<Self, String> {
         let mut reader = ByteReader::new(bytes);
         let version = u16::from_le_bytes(reader.array()?);
-        if version != 1 && version != BLOCK_META_VERSION {
+        if !(1..=BLOCK_META_VERSION).contains(&version) {
             return Err(format!(
-                "block meta format version {version}, this build reads 1 and {BLOCK_META_VERSION}"
+                "block meta format version {version}, this build reads 1 to {BLOCK_META_VERSION}"
             ));
         }
         let id = u64::from_le_bytes(reader.array()?);
@@ -225,7 +233,7 @@ impl BlockMeta {
         let mut columns = Vec::with_capacity(count);
         for _ in 0..count {
             let chunk_bytes = u64::from_le_bytes(reader.array()?);
-            let crc = u32::from_le_bytes(reader.array()?);
+            let trailer = u32::from_le_bytes(reader.array()?);
             let null_count = u32::from_le_bytes(reader.array()?);
             if null_count > rows {
                 return Err(format!("{null_count} nulls in {rows} rows"));
@@ -240,7 +248,7 @@ impl BlockMeta {
                 .map_err(|_| "encoding description is not UTF-8".to_owned())?;
             columns.push(ChunkMeta {
                 bytes: chunk_bytes,
-                crc,
+                trailer,
                 null_count,
                 zone,
                 encoding,
@@ -513,42 +521,42 @@ mod tests {
             columns: vec![
                 ChunkMeta {
                     bytes: 120,
-                    crc: 0xDEAD_BEEF,
+                    trailer: 0xDEAD_BEEF,
                     null_count: 1,
                     zone: Some((Scalar::Int(-4), Scalar::Int(99))),
                     encoding: "bitpacked".to_owned(),
                 },
                 ChunkMeta {
                     bytes: 64,
-                    crc: 7,
+                    trailer: 7,
                     null_count: 10,
                     zone: None,
                     encoding: "constant".to_owned(),
                 },
                 ChunkMeta {
                     bytes: 80,
-                    crc: 9,
+                    trailer: 9,
                     null_count: 0,
                     zone: Some((Scalar::Bytes(b"ab".to_vec()), Scalar::Bytes(b"zz".to_vec()))),
                     encoding: "dictionary(codes=bitpacked)".to_owned(),
                 },
                 ChunkMeta {
                     bytes: 16,
-                    crc: 1,
+                    trailer: 1,
                     null_count: 0,
                     zone: Some((Scalar::Float(-0.5), Scalar::Float(f64::NAN))),
                     encoding: "alp".to_owned(),
                 },
                 ChunkMeta {
                     bytes: 8,
-                    crc: 2,
+                    trailer: 2,
                     null_count: 0,
                     zone: Some((Scalar::Decimal(-1), Scalar::Decimal(1 << 100))),
                     encoding: "plain".to_owned(),
                 },
                 ChunkMeta {
                     bytes: 4,
-                    crc: 3,
+                    trailer: 3,
                     null_count: 0,
                     zone: Some((Scalar::Bool(false), Scalar::Bool(true))),
                     encoding: "bitmap".to_owned(),
@@ -575,10 +583,25 @@ mod tests {
         assert_eq!(decoded.encode(), expected.encode());
     }
 
-    /// Golden bytes of a block meta in format version 2: a changed format must change the
+    /// A version 2 meta reads as it was: its checksum field (the residue, for a real chunk)
+    /// stays as the trailer, which reads then do not compare.
+    #[test]
+    fn block_meta_format_v2_still_reads() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/block_meta_v2.bin");
+        let golden = std::fs::read(path).unwrap();
+        let decoded = BlockMeta::decode(&golden).unwrap();
+        // NaN != NaN, so compare the encodings; only the version differs.
+        let encoded = decoded.encode();
+        assert_eq!(encoded, sample_meta().encode());
+        assert_eq!(encoded[..2], 3u16.to_le_bytes());
+        assert_eq!(encoded[2..], golden[2..]);
+    }
+
+    /// Golden bytes of a block meta in format version 3: a changed format must change the
     /// version. Regenerate with `TESSERA_BLESS=1`.
     #[test]
-    fn block_meta_format_v2_is_stable() {
+    fn block_meta_format_v3_is_stable() {
         let meta = sample_meta();
         assert_eq!(
             meta.cell_runs().collect::<Vec<_>>(),
@@ -587,7 +610,7 @@ mod tests {
         assert_eq!(meta.last_cell(), 8);
         let bytes = meta.encode();
         let path =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/block_meta_v2.bin");
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/block_meta_v3.bin");
         if std::env::var_os("TESSERA_BLESS").is_some() {
             std::fs::write(&path, &bytes).unwrap();
         }

@@ -1043,9 +1043,13 @@ impl BlockWriter<'_, '_> {
         let mut chunk_metas = Vec::with_capacity(block_columns.len());
         for (index, column) in block_columns.iter().enumerate() {
             let encoded = encode_block(column, self.compressor)?;
+            // Reads check a chunk by its trailer, and the meta's copy of the trailer binds
+            // the meta to the chunk; a chunk whose trailer is not its checksum is not written.
             let crc = crc32c::crc32c(&encoded.bytes);
-            // Reads take a chunk's trailer for its checksum and the meta's for this
-            // constant; a chunk that would fail that is not written.
+            let trailer = encoded
+                .bytes
+                .last_chunk::<4>()
+                .map_or(0, |last| u32::from_le_bytes(*last));
             if crc != CHUNK_CRC_RESIDUE {
                 return Err(tessera_codecs::CodecError::ChecksumMismatch {
                     expected: CHUNK_CRC_RESIDUE,
@@ -1056,7 +1060,7 @@ impl BlockWriter<'_, '_> {
             self.report.bytes_written += encoded.bytes.len() as u64;
             chunk_metas.push(ChunkMeta {
                 bytes: encoded.bytes.len() as u64,
-                crc,
+                trailer,
                 null_count: column.null_count() as u32,
                 zone: zone_of(column),
                 encoding: encoded.values.to_string(),

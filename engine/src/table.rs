@@ -1466,9 +1466,9 @@ fn chunk_corruption(
 }
 
 /// The stored bytes of one column chunk of a block, checked against the block meta's length
-/// and checksum. Their checksum is the chunk's own trailer, which decoding verifies: the
-/// meta's checksum of the whole chunk only restates it ([`CHUNK_CRC_RESIDUE`]), so it is
-/// checked as that constant, without a second pass over the bytes.
+/// and copy of the chunk's trailer: a chunk that is well formed but not the one the meta
+/// describes fails here. The bytes are checksummed once, by decoding, against the trailer. A
+/// meta written before format 3 holds [`CHUNK_CRC_RESIDUE`] instead, and binds nothing.
 fn chunk_bytes<'db>(
     db: &'db DbInner,
     state: &TableState,
@@ -1499,10 +1499,15 @@ fn chunk_bytes<'db>(
             meta.bytes
         )));
     }
-    if meta.crc != CHUNK_CRC_RESIDUE {
+    let trailer = bytes
+        .last_chunk::<4>()
+        .map(|last| u32::from_le_bytes(*last));
+    if meta.trailer != CHUNK_CRC_RESIDUE && trailer != Some(meta.trailer) {
         return Err(corrupt(format!(
-            "the meta's checksum {:08x} is not that of a whole chunk ({CHUNK_CRC_RESIDUE:08x})",
-            meta.crc
+            "the chunk's trailer {:08x} is not the meta's {:08x}: the chunk is not the one \
+             the meta describes",
+            trailer.unwrap_or_default(),
+            meta.trailer
         )));
     }
     Ok(bytes)

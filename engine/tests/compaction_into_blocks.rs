@@ -238,6 +238,48 @@ fn the_background_compactor_folds_delta_past_its_threshold() {
     );
 }
 
+/// A chunk that is well formed, its trailer its own checksum, but is not the chunk its block
+/// meta describes (a stale or misplaced write) is caught by the meta's copy of the trailer.
+#[test]
+fn a_well_formed_chunk_that_is_not_the_metas_is_a_typed_error() {
+    let directory = tempfile::tempdir().unwrap();
+    let rows: Vec<(Key, Values)> = (0..1_000).map(row).collect();
+    {
+        let db = Db::open(directory.path(), no_background()).unwrap();
+        let table = db.create_table("t", schema(), options()).unwrap();
+        table.insert(&rows_batch(&rows)).unwrap();
+        table.compact().unwrap();
+    }
+    // Change a byte of the last column's chunk and checksum it anew: it still decodes, or
+    // fails to, on its own terms.
+    {
+        let mut rocks_options = rocksdb::Options::default();
+        rocks_options.create_if_missing(false);
+        let families = rocksdb::DB::list_cf(&rocks_options, directory.path()).unwrap();
+        let rocks = rocksdb::DB::open_cf(&rocks_options, directory.path(), &families).unwrap();
+        let blocks = rocks.cf_handle("blocks").unwrap();
+        let (key, value) = rocks
+            .iterator_cf(blocks, rocksdb::IteratorMode::End)
+            .map(Result::unwrap)
+            .next()
+            .unwrap();
+        let mut other = value.to_vec();
+        let payload = other.len() - 4;
+        other[payload / 2] ^= 0x01;
+        let crc = crc32c::crc32c(&other[..payload]);
+        other[payload..].copy_from_slice(&crc.to_le_bytes());
+        assert_eq!(crc32c::crc32c(&other), tessera::block::CHUNK_CRC_RESIDUE);
+        rocks.put_cf(blocks, key, other).unwrap();
+    }
+    let db = Db::open(directory.path(), no_background()).unwrap();
+    let table = db.table("t").unwrap();
+    let error = table.scan(ScanRequest::default()).unwrap_err();
+    assert!(
+        matches!(&error, Error::CorruptBlock { reason, .. } if reason.contains("not the one")),
+        "{error}"
+    );
+}
+
 #[test]
 fn a_damaged_block_is_a_typed_error_and_other_tables_keep_working() {
     let directory = tempfile::tempdir().unwrap();
