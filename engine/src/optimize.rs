@@ -82,7 +82,7 @@ impl WorkloadLog {
         let catalog = db.cf(CF_CATALOG)?;
         let mut batch = rocksdb::WriteBatch::default();
         // The log holds the predicates recorded after `oldest`.
-        let oldest = recorded - self.log.len() as u64;
+        let oldest = recorded.saturating_sub(self.log.len() as u64);
         let obsolete = if self.whole {
             batch.delete_cf(catalog, workload_key(table_id));
             self.parts.len()
