@@ -238,25 +238,36 @@ fn the_background_compactor_folds_delta_past_its_threshold() {
     );
 }
 
+/// Tables `names` in a new database at `directory`, each given the same 1,000 rows and
+/// compacted into blocks; the database is closed again.
+fn compacted_tables(directory: &std::path::Path, names: &[&str]) {
+    let rows: Vec<(Key, Values)> = (0..1_000).map(row).collect();
+    let db = Db::open(directory, no_background()).unwrap();
+    for name in names {
+        let table = db.create_table(name, schema(), options()).unwrap();
+        table.insert(&rows_batch(&rows)).unwrap();
+        table.compact().unwrap();
+    }
+}
+
+/// The database at `directory` opened as plain RocksDB, to damage what the engine stored.
+fn open_raw(directory: &std::path::Path) -> rocksdb::DB {
+    let mut rocks_options = rocksdb::Options::default();
+    rocks_options.create_if_missing(false);
+    let families = rocksdb::DB::list_cf(&rocks_options, directory).unwrap();
+    rocksdb::DB::open_cf(&rocks_options, directory, &families).unwrap()
+}
+
 /// A chunk that is well formed, its trailer its own checksum, but is not the chunk its block
 /// meta describes (a stale or misplaced write) is caught by the meta's copy of the trailer.
 #[test]
 fn a_well_formed_chunk_that_is_not_the_metas_is_a_typed_error() {
     let directory = tempfile::tempdir().unwrap();
-    let rows: Vec<(Key, Values)> = (0..1_000).map(row).collect();
-    {
-        let db = Db::open(directory.path(), no_background()).unwrap();
-        let table = db.create_table("t", schema(), options()).unwrap();
-        table.insert(&rows_batch(&rows)).unwrap();
-        table.compact().unwrap();
-    }
+    compacted_tables(directory.path(), &["t"]);
     // Change a byte of the last column's chunk and checksum it anew: it still decodes, or
     // fails to, on its own terms.
     {
-        let mut rocks_options = rocksdb::Options::default();
-        rocks_options.create_if_missing(false);
-        let families = rocksdb::DB::list_cf(&rocks_options, directory.path()).unwrap();
-        let rocks = rocksdb::DB::open_cf(&rocks_options, directory.path(), &families).unwrap();
+        let rocks = open_raw(directory.path());
         let blocks = rocks.cf_handle("blocks").unwrap();
         let (key, value) = rocks
             .iterator_cf(blocks, rocksdb::IteratorMode::End)
@@ -283,21 +294,10 @@ fn a_well_formed_chunk_that_is_not_the_metas_is_a_typed_error() {
 #[test]
 fn a_damaged_block_is_a_typed_error_and_other_tables_keep_working() {
     let directory = tempfile::tempdir().unwrap();
-    let rows: Vec<(Key, Values)> = (0..1_000).map(row).collect();
-    {
-        let db = Db::open(directory.path(), no_background()).unwrap();
-        for name in ["damaged", "healthy"] {
-            let table = db.create_table(name, schema(), options()).unwrap();
-            table.insert(&rows_batch(&rows)).unwrap();
-            table.compact().unwrap();
-        }
-    }
+    compacted_tables(directory.path(), &["damaged", "healthy"]);
     // Flip a byte in the middle of every chunk of the first table (table id 1).
     {
-        let mut rocks_options = rocksdb::Options::default();
-        rocks_options.create_if_missing(false);
-        let families = rocksdb::DB::list_cf(&rocks_options, directory.path()).unwrap();
-        let rocks = rocksdb::DB::open_cf(&rocks_options, directory.path(), &families).unwrap();
+        let rocks = open_raw(directory.path());
         let blocks = rocks.cf_handle("blocks").unwrap();
         type Chunk = (Box<[u8]>, Box<[u8]>);
         let chunks: Vec<Chunk> = rocks
