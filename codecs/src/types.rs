@@ -608,10 +608,6 @@ impl<'a> Picked<'a> {
     /// makes over every row. Rows out of order still gather without a panic; one past `len`
     /// that the last row does not reveal reads as a default value.
     pub fn ascending(rows: &'a [u32], len: usize) -> Result<Self> {
-        debug_assert!(
-            rows.windows(2).all(|pair| pair[0] < pair[1]),
-            "rows not ascending"
-        );
         match rows.last() {
             Some(&last) if last as usize >= len => Err(CodecError::InvalidColumn(format!(
                 "row {last} is past the end of a column of {len} values"

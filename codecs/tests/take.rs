@@ -141,6 +141,10 @@ fn rows_listed_ascending_are_checked_by_their_last_and_gathered() {
     }
     assert!(Picked::ascending(&[2, 16], 16).is_err());
     assert!(Picked::ascending(&[0], 0).is_err());
+    // Rows out of order are the caller's error: no panic, and a row past the end that the
+    // last does not reveal reads as a default value.
+    let unordered = Picked::ascending(&[5, 20, 3], 16).unwrap();
+    assert_eq!(unordered.map(&values, |value| value), [25, 0, 15]);
 }
 
 #[test]
