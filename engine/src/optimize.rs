@@ -60,8 +60,6 @@ pub fn workload_part_key(table_id: u32, recorded: u64) -> Vec<u8> {
 pub(crate) struct WorkloadLog {
     /// The log itself.
     pub(crate) log: Workload,
-    /// Predicates recorded when the last part was written (or when the log was loaded).
-    written: u64,
     /// The counts recorded at the ends of the stored parts, oldest first.
     parts: std::collections::VecDeque<u64>,
     /// Whether the log is stored whole under [`workload_key`] (its format before parts).
@@ -76,7 +74,9 @@ impl WorkloadLog {
     /// A log loaded whole is written whole, as one part that replaces every key it had.
     fn persist(&mut self, db: &DbInner, table_id: u32, table: &str) -> Result<()> {
         let recorded = self.log.recorded();
-        if self.dropped || (recorded == self.written && !self.whole) {
+        // Every predicate up to the newest part's end is stored (all of them, if whole).
+        let written = self.parts.back().copied().unwrap_or_default();
+        if self.dropped || (recorded == written && !self.whole) {
             return Ok(());
         }
         let catalog = db.cf(CF_CATALOG)?;
@@ -92,7 +92,7 @@ impl WorkloadLog {
         for &end in self.parts.iter().take(obsolete) {
             batch.delete_cf(catalog, workload_part_key(table_id, end));
         }
-        let part = self.log.since(if self.whole { 0 } else { self.written });
+        let part = self.log.since(if self.whole { 0 } else { written });
         batch.put_cf(
             catalog,
             workload_part_key(table_id, recorded),
@@ -103,7 +103,6 @@ impl WorkloadLog {
             .map_err(storage(format!("writing the workload of table {table:?}")))?;
         self.parts.drain(..obsolete);
         self.parts.push_back(recorded);
-        self.written = recorded;
         self.whole = false;
         Ok(())
     }
@@ -300,7 +299,6 @@ pub(crate) fn load_workload(db: &DbInner, table_id: u32, table: &str) -> Result<
     iterator
         .status()
         .map_err(storage(format!("reading the workload of table {table:?}")))?;
-    loaded.written = loaded.log.recorded();
     Ok(loaded)
 }
 
