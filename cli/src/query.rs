@@ -437,12 +437,14 @@ fn engine_lines(outcome: &Outcome) -> Vec<(String, String)> {
             lines.push((
                 "blocks".to_owned(),
                 format!(
-                    "{} scanned of {} in the table ({} in the cells visited, {} pruned by zone maps; {} filters skipped where a zone map showed every row passes); {} delta rows merged",
+                    "{} scanned of {} in the table ({} in the cells visited, {} pruned by zone maps; {} filters skipped where a zone map showed every row passes; {} returned no row, {} rows scanned in them); {} delta rows merged",
                     stats.blocks_scanned,
                     stats.blocks_total,
                     explain.blocks_in_cells,
                     explain.blocks_pruned,
                     explain.filters_skipped,
+                    explain.blocks_unmatched,
+                    explain.rows_scanned_unmatched,
                     explain.delta_rows
                 ),
             ));

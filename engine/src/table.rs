@@ -190,6 +190,11 @@ pub struct ScanExplain {
     /// Filters not evaluated on a scanned block because its zone map shows every row
     /// passes (summed over blocks).
     pub filters_skipped: u64,
+    /// Of the blocks scanned, those that returned no row: what an index finer than the zone
+    /// maps (one mapping value ranges to blocks, say) could have skipped at the most.
+    pub blocks_unmatched: u64,
+    /// Rows scanned in those blocks.
+    pub rows_scanned_unmatched: u64,
     /// Chunks read per encoding (the compressor's description), over the blocks scanned.
     pub encodings_read: BTreeMap<String, u64>,
     /// Delta rows (newest versions) the scan merged.
@@ -909,7 +914,8 @@ impl Table {
             // The filters the layout implies for every range left: they need not run.
             let implied_everywhere = ranges_implied.iter().fold(u64::MAX, |all, &of| all & of);
             let mut left = selection.count();
-            stats.rows_scanned += left as u64;
+            let block_scanned = left as u64;
+            stats.rows_scanned += block_scanned;
             // Filters the block's zone maps prove for all its rows are skipped; the rest run
             // from the one estimated to keep the fewest rows, so later ones see fewer.
             let mut filters: Vec<(f64, u64, usize, &ColumnFilter)> = Vec::new();
@@ -994,6 +1000,8 @@ impl Table {
             };
             let picked_rows = picked.len();
             if picked_rows == 0 {
+                explain.blocks_unmatched += 1;
+                explain.rows_scanned_unmatched += block_scanned;
                 continue;
             }
             let mut arrays: Vec<ArrayRef> = Vec::with_capacity(projection.len());

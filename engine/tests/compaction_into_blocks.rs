@@ -110,6 +110,53 @@ fn compacted_rows_are_pruned_found_replaced_and_deleted() {
         assert_eq!(narrow.stats.blocks_scanned, 1, "{:?}", narrow.explain);
         assert_eq!(narrow.explain.blocks_pruned, 2);
         assert!(!narrow.explain.encodings_read.is_empty());
+        assert_eq!(
+            (
+                narrow.explain.blocks_unmatched,
+                narrow.explain.rows_scanned_unmatched
+            ),
+            (0, 0)
+        );
+
+        // v steps by 10, so [15, 19] lies inside the first block's zone map and holds no
+        // row: the block is read for nothing, and explain says so.
+        let gap = table
+            .scan(ScanRequest {
+                predicate: filter("v", 15, 19),
+                ..ScanRequest::default()
+            })
+            .unwrap();
+        assert_eq!(gap.num_rows(), 0);
+        assert_eq!(gap.stats.blocks_scanned, 1, "{:?}", gap.explain);
+        assert_eq!(
+            (
+                gap.explain.blocks_unmatched,
+                gap.explain.rows_scanned_unmatched
+            ),
+            (1, 65_536)
+        );
+        assert_eq!(gap.stats.rows_scanned, 65_536);
+        // A match in the second block only: the first, read for nothing, is counted alone.
+        let mut spanning = filter("v", 15, 19);
+        spanning.filters[0].terms.push(Term::Range(Range::closed(
+            Scalar::Int(700_000),
+            Scalar::Int(700_000),
+        )));
+        let spanning = table
+            .scan(ScanRequest {
+                predicate: spanning,
+                ..ScanRequest::default()
+            })
+            .unwrap();
+        assert_eq!(spanning.num_rows(), 1);
+        assert_eq!(spanning.stats.blocks_scanned, 2, "{:?}", spanning.explain);
+        assert_eq!(
+            (
+                spanning.explain.blocks_unmatched,
+                spanning.explain.rows_scanned_unmatched
+            ),
+            (1, 65_536)
+        );
 
         // Point reads through the index.
         for index in [0, 65_535, 65_536, 149_999] {

@@ -138,7 +138,8 @@ struct Args {
     grid: Option<String>,
     /// Also write every timed query as a tab-separated line to this file: dataset, layout,
     /// target selectivity, columns, rows matched, rows scanned, blocks, latency, and the
-    /// scan's microseconds planning, in blocks and merging delta, and the cells it visited.
+    /// scan's microseconds planning, in blocks and merging delta, the cells it visited, and
+    /// the rows it scanned in blocks that returned none.
     #[arg(long)]
     per_query: Option<PathBuf>,
 }
@@ -188,13 +189,13 @@ fn main() -> BenchResult<()> {
     }
     if let Some(path) = &args.per_query {
         let mut lines = String::from(
-            "dataset\tlayout\ttarget\tcolumns\tmatched\tscanned\tblocks\tlatency_ms\tplan_us\tblocks_us\tdelta_us\tcells\n",
+            "dataset\tlayout\ttarget\tcolumns\tmatched\tscanned\tblocks\tlatency_ms\tplan_us\tblocks_us\tdelta_us\tcells\tscanned_unmatched\n",
         );
         for report in &reports {
             for layout in &report.layouts {
                 for (measured, columns) in layout.measured.iter().zip(&report.columns) {
                     lines.push_str(&format!(
-                        "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{:.3}\t{}\t{}\t{}\t{}\n",
+                        "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{:.3}\t{}\t{}\t{}\t{}\t{}\n",
                         report.dataset,
                         layout.name,
                         measured.target,
@@ -207,6 +208,7 @@ fn main() -> BenchResult<()> {
                         measured.phases[1],
                         measured.phases[2],
                         measured.cells,
+                        measured.scanned_unmatched,
                     ));
                 }
             }
@@ -666,11 +668,19 @@ struct Measured {
     phases: [u64; 3],
     /// Cells the layout named.
     cells: u64,
+    /// Rows scanned in blocks that returned none.
+    scanned_unmatched: u64,
 }
 
 impl Measured {
     fn overhead(&self) -> f64 {
         self.scanned as f64 / self.matched.max(1) as f64
+    }
+
+    /// The overhead had every block that returned no row been skipped: the most an index
+    /// finer than the zone maps could bring it down to.
+    fn overhead_without_unmatched(&self) -> f64 {
+        self.scanned.saturating_sub(self.scanned_unmatched) as f64 / self.matched.max(1) as f64
     }
 
     /// The fewest blocks that could hold the matching rows.
@@ -702,6 +712,7 @@ fn serve(table: &Table, query: &Query) -> BenchResult<(Measured, String)> {
                 result.explain.delta_micros,
             ],
             cells: result.explain.cells_visited,
+            scanned_unmatched: result.explain.rows_scanned_unmatched,
         },
         result.explain.layout,
     ))
@@ -772,14 +783,32 @@ impl LayoutReport {
     }
 
     fn overhead(&self, min_target: f64, max_target: f64, q: f64) -> f64 {
+        self.overhead_by(min_target, max_target, q, Measured::overhead)
+    }
+
+    fn overhead_by(
+        &self,
+        min_target: f64,
+        max_target: f64,
+        q: f64,
+        of: impl Fn(&Measured) -> f64,
+    ) -> f64 {
         let mut overheads: Vec<f64> = self
             .measured
             .iter()
             .filter(|m| m.target >= min_target - 1e-12 && m.target <= max_target + 1e-12)
-            .map(Measured::overhead)
+            .map(of)
             .collect();
         overheads.sort_by(f64::total_cmp);
         quantile(&overheads, q)
+    }
+
+    /// The share of rows scanned at selectivity ≤ 1% that lay in blocks returning none.
+    fn unmatched_share_in_scope(&self) -> f64 {
+        let in_scope = self.select(SCOPE);
+        let scanned: u64 = in_scope.iter().map(|m| m.scanned).sum();
+        let unmatched: u64 = in_scope.iter().map(|m| m.scanned_unmatched).sum();
+        unmatched as f64 / scanned.max(1) as f64
     }
 
     fn blocks_ratio(&self) -> f64 {
@@ -795,6 +824,13 @@ impl LayoutReport {
             p95_ms: self.latency_ms(1.0, 0.95),
             p50_ms_in_scope: self.latency_ms(SCOPE, 0.5),
             overhead_in_scope: self.overhead(0.0, SCOPE, 0.5),
+            overhead_in_scope_without_unmatched: self.overhead_by(
+                0.0,
+                SCOPE,
+                0.5,
+                Measured::overhead_without_unmatched,
+            ),
+            unmatched_share_in_scope: self.unmatched_share_in_scope(),
             overhead_by_selectivity: SELECTIVITIES.map(|target| self.overhead(target, target, 0.5)),
             blocks_ratio: self.blocks_ratio(),
         }
@@ -807,6 +843,10 @@ struct Summary {
     p95_ms: f64,
     p50_ms_in_scope: f64,
     overhead_in_scope: f64,
+    /// The median overhead had every block that returned no row been skipped.
+    overhead_in_scope_without_unmatched: f64,
+    /// The share of rows scanned in blocks that returned none.
+    unmatched_share_in_scope: f64,
     overhead_by_selectivity: [f64; SELECTIVITIES.len()],
     blocks_ratio: f64,
 }
@@ -879,6 +919,18 @@ impl DatasetReport {
         for layout in &self.layouts {
             text.push_str(&format!("  {}: {}\n", layout.name, layout.description));
         }
+        // What a block index finer than the zone maps (value ranges to blocks, Sieve style)
+        // could at best save: the blocks each scan read for nothing.
+        for layout in &self.layouts {
+            let summary = layout.summary();
+            text.push_str(&format!(
+                "  {}: at selectivity ≤ 1%, {:.1}% of rows scanned lay in blocks that returned \
+                 none; skipping them all would leave a median overhead of {:.2}\n",
+                layout.name,
+                summary.unmatched_share_in_scope * 100.0,
+                summary.overhead_in_scope_without_unmatched,
+            ));
+        }
         let overhead = |layout: &LayoutReport| layout.overhead(0.0, SCOPE, 0.5);
         let latency = |layout: &LayoutReport| layout.latency_ms(SCOPE, 0.5);
         if let (Some(learned), Some(by_overhead), Some(by_latency)) = (
@@ -914,7 +966,9 @@ impl DatasetReport {
                      \"model_bytes\": {}, \"p50_ms\": {:.3}, \"p95_ms\": {:.3}, \
                      \"p50_ms_le_1pct\": {:.3}, \"overhead_median_le_1pct\": {:.3}, \
                      \"overhead_median_by_selectivity\": [{:.3}, {:.3}, {:.3}, {:.3}], \
-                     \"blocks_over_fewest\": {:.3}}}",
+                     \"blocks_over_fewest\": {:.3}, \
+                     \"unmatched_share_le_1pct\": {:.4}, \
+                     \"overhead_median_le_1pct_without_unmatched\": {:.3}}}",
                     layout.name,
                     layout.description,
                     layout.build_seconds,
@@ -928,6 +982,8 @@ impl DatasetReport {
                     medium,
                     large,
                     summary.blocks_ratio,
+                    summary.unmatched_share_in_scope,
+                    summary.overhead_in_scope_without_unmatched,
                 )
             })
             .collect();
