@@ -9,8 +9,8 @@
 //! to cells through the table's [`Layout`], order each cell's rows as the layout says, cut
 //! blocks of [`BLOCK_ROWS`] rows, let the codec layer choose encodings, and write chunks,
 //! metas, index entries, the manifest and the range deletion of the folded generations in
-//! one atomic `WriteBatch`. The new [`TableVersion`] is published in the same critical
-//! section as that write (see [`crate::version`]), so readers see either the delta rows or
+//! one atomic `WriteBatch`. The new `TableVersion` is published in the same critical
+//! section as that write (see the `version` module), so readers see either the delta rows or
 //! the blocks that replaced them, never both or neither.
 
 use std::collections::HashMap;

@@ -7,11 +7,11 @@
 //! keeps its history. [`Table::optimize`] folds delta, draws an evenly spaced sample of
 //! the table's rows, prices the current layout and the optimizer's best candidate on the
 //! sample and the logged predicates with a [`CostModel`] whose per-value and per-block
-//! costs are fitted to the table's own scans ([`ScanCosts`]), and rewrites the table when
+//! costs are fitted to the table's own scans (`ScanCosts`), and rewrites the table when
 //! the candidate is cheaper by the gain asked for. The background compactor runs the same check on its own every
 //! `Options::tune_every` scans, with `Options::relayout_gain`; a layout an automatic check
 //! wrote is provisional until one more check, with the explicit gain, once the log has
-//! renewed its recent predicates ([`automatic_check`]).
+//! renewed its recent predicates (`automatic_check`).
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -135,7 +135,7 @@ pub fn layout_pin_key(table_id: u32) -> Vec<u8> {
     key
 }
 
-/// Catalog key prefix of provisional marks ([`Provisional`]); the table id (u32 BE) follows.
+/// Catalog key prefix of provisional marks; the table id (u32 BE) follows.
 pub const PROVISIONAL_KEY_PREFIX: &[u8] = b"layout_provisional/";
 
 /// The catalog key of a table's provisional mark.

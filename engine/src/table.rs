@@ -8,7 +8,7 @@
 //! table id ‖ generation ‖ primary key ‖ sequence; within a generation the versions of a
 //! key are adjacent, oldest first, and a later generation is newer.
 //!
-//! Reads pin a [`TableVersion`] together with a RocksDB snapshot (see [`crate::version`]).
+//! Reads pin a `TableVersion` together with a RocksDB snapshot (see the `version` module).
 //! A scan asks the layout which cells the predicate can touch, prunes their blocks by zone
 //! map and key range, decodes only the needed columns (through the shared chunk cache),
 //! evaluates the predicate a column at a time, drops rows in the deletion vector and rows
