@@ -657,14 +657,17 @@ impl Table {
         // Blocks the layout, the zone maps and the key range leave.
         let layout = &version.layout;
         explain.layout = version.layout_description.clone();
-        explain.cells_total = u64::from(layout.cell_count());
+        let cell_count = layout.cell_count();
+        explain.cells_total = u64::from(cell_count);
         let cells = layout.cells(&request.predicate);
         explain.cells_visited = cells
             .iter()
             .map(|range| u64::from(range.end().saturating_sub(*range.start())) + 1)
             .sum();
         stats.blocks_total = version.blocks.len() as u64;
-        let mut candidates: Vec<&Arc<BlockMeta>> = Vec::new();
+        // Each block left, with the index into `narrowings` of each of its runs (`None`:
+        // a cell the layout did not name; every run of an earlier layout's block).
+        let mut candidates: Vec<(&Arc<BlockMeta>, Vec<Option<u32>>)> = Vec::new();
         // Per narrowing representative: the narrowed predicate and the key spans of its
         // filters on the sort column, which binary searches of sorted runs use.
         let sort_column = layout.sort_column();
@@ -685,7 +688,7 @@ impl Table {
         let narrow = |cell: u32| with_spans(layout.narrowing(&request.predicate, cell));
         // Whether `cell` lies in one of the ranges the layout named: a flag per cell, as a
         // block of a fine grid holds many cells' runs and each is asked about twice.
-        let mut visited_cells = vec![false; layout.cell_count() as usize];
+        let mut visited_cells = vec![false; cell_count as usize];
         for range in &cells {
             let first = *range.start() as usize;
             let past = (*range.end() as usize)
@@ -696,17 +699,14 @@ impl Table {
             }
         }
         let visited = |cell: u32| visited_cells.get(cell as usize).copied().unwrap_or(false);
-        // The narrowings, one per representative met, and where each representative's is
-        // (by cell id; `u32::MAX`: not yet made). A representative outside the layout's
-        // cells gets the predicate as it is, which is always safe.
+        // The narrowings, one per representative met, and which representative's each is:
+        // few (a grid has two, a tree two per leaf), so a list, asked first for the last
+        // one found. A representative outside the layout's cells gets the predicate as it
+        // is (index 0), which is always safe.
         let mut narrowings: Vec<(Predicate, Vec<Span>)> =
             vec![with_spans(request.predicate.clone())];
-        let mut narrowing_at = vec![u32::MAX; layout.cell_count() as usize];
-        let narrowing_of = |narrowing_at: &[u32], cell: u32| {
-            narrowing_at
-                .get(layout.narrowing_representative(cell) as usize)
-                .map_or(0, |&index| index as usize)
-        };
+        let mut narrowing_at: Vec<(u32, u32)> = Vec::new();
+        let mut last_found = (u32::MAX, 0u32);
         for block in &version.blocks {
             let current = block.layout_version == version.layout_version;
             if current && !block.runs.iter().any(|run| visited(run.cell)) {
@@ -717,26 +717,41 @@ impl Table {
                 && high_key
                     .as_deref()
                     .is_none_or(|high| block.pk_min.as_slice() < high);
+            // Each visited run's narrowing, made at its representative's first run.
+            let mut run_narrowings = vec![None; block.runs.len()];
+            if current {
+                for (run, at) in block.runs.iter().zip(&mut run_narrowings) {
+                    if !visited(run.cell) {
+                        continue;
+                    }
+                    let representative = layout.narrowing_representative(run.cell);
+                    if representative >= cell_count {
+                        *at = Some(0);
+                        continue;
+                    }
+                    if last_found.0 != representative {
+                        let index =
+                            match narrowing_at.iter().find(|(met, _)| *met == representative) {
+                                Some(&(_, index)) => index,
+                                None => {
+                                    let index = narrowings.len() as u32;
+                                    narrowings.push(narrow(representative));
+                                    narrowing_at.push((representative, index));
+                                    index
+                                }
+                            };
+                        last_found = (representative, index);
+                    }
+                    *at = Some(last_found.1);
+                }
+            }
             // The layout may know more about a cell's rows than the predicate says; a block
             // of several cells is pruned by the predicate alone.
-            let pruning = if current {
-                for run in block.runs.iter().filter(|run| visited(run.cell)) {
-                    let representative = layout.narrowing_representative(run.cell);
-                    if let Some(slot) = narrowing_at.get_mut(representative as usize)
-                        && *slot == u32::MAX
-                    {
-                        *slot = narrowings.len() as u32;
-                        narrowings.push(narrow(representative));
-                    }
-                }
-                match block.runs[..] {
-                    [only] => narrowings
-                        .get(narrowing_of(&narrowing_at, only.cell))
-                        .map_or(&request.predicate, |(predicate, _)| predicate),
-                    _ => &request.predicate,
-                }
-            } else {
-                &request.predicate
+            let pruning = match run_narrowings[..] {
+                [Some(at)] => narrowings
+                    .get(at as usize)
+                    .map_or(&request.predicate, |(predicate, _)| predicate),
+                _ => &request.predicate,
             };
             let zones_overlap = pruning.filters.iter().all(|filter| {
                 let Some(&index) = column_index.get(filter.column.as_str()) else {
@@ -751,7 +766,7 @@ impl Table {
                 })
             });
             if keys_overlap && zones_overlap && block.live_rows() > 0 {
-                candidates.push(block);
+                candidates.push((block, run_narrowings));
             } else {
                 explain.blocks_pruned += 1;
             }
@@ -776,7 +791,7 @@ impl Table {
             .collect();
         let implied = layout.implied(&request.predicate);
         let blocks_started = std::time::Instant::now();
-        for block in candidates {
+        for (block, run_narrowings) in candidates {
             if matched >= limit {
                 break;
             }
@@ -839,9 +854,9 @@ impl Table {
             {
                 let runs: Vec<(std::ops::Range<u32>, &Span)> = block
                     .cell_runs()
-                    .filter(|&(cell, _)| visited(cell))
-                    .filter_map(|(cell, run)| {
-                        let (_, spans) = narrowings.get(narrowing_of(&narrowing_at, cell))?;
+                    .zip(&run_narrowings)
+                    .filter_map(|((_, run), at)| {
+                        let (_, spans) = narrowings.get((*at)? as usize)?;
                         Some((run.start as u32..run.end.min(rows) as u32, spans.first()?))
                     })
                     .collect();
@@ -853,7 +868,7 @@ impl Table {
             let mut ranges: Vec<std::ops::Range<usize>> = Vec::with_capacity(block.runs.len());
             // Per range: the filters its cell's partition implies, which need not run on it.
             let mut ranges_implied: Vec<u64> = Vec::with_capacity(block.runs.len());
-            for (cell, run) in block.cell_runs() {
+            for ((cell, run), at) in block.cell_runs().zip(&run_narrowings) {
                 let (mut first, mut past) = (run.start, run.end.min(rows));
                 if !current {
                     if first < past {
@@ -862,11 +877,7 @@ impl Table {
                     }
                     continue;
                 }
-                if !visited(cell) {
-                    continue;
-                }
-                let Some((pruning, spans)) = narrowings.get(narrowing_of(&narrowing_at, cell))
-                else {
+                let Some((pruning, spans)) = at.and_then(|at| narrowings.get(at as usize)) else {
                     continue;
                 };
                 if let Some(sort_column) = sort_column {

@@ -123,6 +123,14 @@ pub struct Mapping {
     pub high: f64,
 }
 
+/// The product of the dimensions' partition counts, saturating.
+fn product_of_counts(dimensions: &[Dimension]) -> u32 {
+    dimensions
+        .iter()
+        .map(Dimension::count)
+        .fold(1u32, u32::saturating_mul)
+}
+
 /// Largest magnitude of an integer key a mapping treats as exact (f64 holds integers up to
 /// 2^53 exactly; one bit of headroom keeps differences exact too).
 const MAPPED_KEY_MAX: f64 = (1u64 << 52) as f64;
@@ -133,6 +141,9 @@ pub struct Grid {
     sort: Option<(String, PhysicalKind)>,
     dimensions: Vec<Dimension>,
     mappings: Vec<Mapping>,
+    /// Cells of the grid proper (without the outlier cell), the product of the dimensions'
+    /// partitions: kept, as a scan asks for the outlier cell once per run it visits.
+    grid_cells: u32,
 }
 
 impl Grid {
@@ -192,6 +203,7 @@ impl Grid {
             });
             let grid = Self {
                 sort: None,
+                grid_cells: product_of_counts(&dimensions),
                 dimensions: dimensions.clone(),
                 mappings: Vec::new(),
             };
@@ -277,6 +289,7 @@ impl Grid {
         }
         Ok(Self {
             sort,
+            grid_cells: product_of_counts(&dimensions),
             dimensions,
             mappings,
         })
@@ -289,10 +302,7 @@ impl Grid {
 
     /// Cells of the grid proper (without the outlier cell).
     fn grid_cells(&self) -> u32 {
-        self.dimensions
-            .iter()
-            .map(Dimension::count)
-            .fold(1u32, u32::saturating_mul)
+        self.grid_cells
     }
 
     /// The outlier cell, when the grid has mappings.
