@@ -709,10 +709,17 @@ impl Table {
         let mut last_found = (u32::MAX, 0u32);
         for block in &version.blocks {
             let current = block.layout_version == version.layout_version;
-            if current && !block.runs.iter().any(|run| visited(run.cell)) {
+            // A block's runs hold ascending cells, as the layout's ranges are: a block
+            // whose cells lie between two ranges is passed over without a look at its runs.
+            if current
+                && !block
+                    .runs
+                    .first()
+                    .zip(block.runs.last())
+                    .is_some_and(|(first, last)| cells_meet(&cells, first.cell..=last.cell))
+            {
                 continue;
             }
-            explain.blocks_in_cells += 1;
             let keys_overlap = block.pk_max.as_slice() >= low_key.as_slice()
                 && high_key
                     .as_deref()
@@ -744,7 +751,11 @@ impl Table {
                     }
                     *at = Some(last_found.1);
                 }
+                if run_narrowings.iter().all(Option::is_none) {
+                    continue;
+                }
             }
+            explain.blocks_in_cells += 1;
             // The layout may know more about a cell's rows than the predicate says; a block
             // of several cells is pruned by the predicate alone.
             let pruning = match run_narrowings[..] {
@@ -1394,6 +1405,17 @@ impl Table {
     }
 }
 
+/// Whether any of the ascending, disjoint `cells` ranges meets `span`.
+fn cells_meet(
+    cells: &[std::ops::RangeInclusive<u32>],
+    span: std::ops::RangeInclusive<u32>,
+) -> bool {
+    let next = cells.partition_point(|range| range.end() < span.start());
+    cells
+        .get(next)
+        .is_some_and(|range| range.start() <= span.end())
+}
+
 fn first_null(column: &Column) -> Option<usize> {
     column.validity()?.iter().position(|&valid| !valid)
 }
@@ -1530,4 +1552,39 @@ fn chunk_bytes<'db>(
         )));
     }
     Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cells_meet;
+
+    /// Against a flag per cell: every set of cells in 0..8, as the ascending disjoint ranges
+    /// of its runs of consecutive cells, and every span within 0..10.
+    #[test]
+    fn cells_meet_a_span_exactly_when_a_cell_of_it_is_named() {
+        for set in 0u32..256 {
+            let named = |cell: u32| cell < 8 && set & (1 << cell) != 0;
+            let mut ranges = Vec::new();
+            let mut cell = 0;
+            while cell < 8 {
+                if named(cell) {
+                    let start = cell;
+                    while named(cell + 1) {
+                        cell += 1;
+                    }
+                    ranges.push(start..=cell);
+                }
+                cell += 1;
+            }
+            for first in 0..10 {
+                for last in first..10 {
+                    assert_eq!(
+                        cells_meet(&ranges, first..=last),
+                        (first..=last).any(named),
+                        "{ranges:?} against {first}..={last}"
+                    );
+                }
+            }
+        }
+    }
 }
