@@ -686,19 +686,6 @@ impl Table {
             (predicate, spans)
         };
         let narrow = |cell: u32| with_spans(layout.narrowing(&request.predicate, cell));
-        // Whether `cell` lies in one of the ranges the layout named: a flag per cell, as a
-        // block of a fine grid holds many cells' runs and each is asked about twice.
-        let mut visited_cells = vec![false; cell_count as usize];
-        for range in &cells {
-            let first = *range.start() as usize;
-            let past = (*range.end() as usize)
-                .saturating_add(1)
-                .min(visited_cells.len());
-            if let Some(flags) = visited_cells.get_mut(first..past) {
-                flags.fill(true);
-            }
-        }
-        let visited = |cell: u32| visited_cells.get(cell as usize).copied().unwrap_or(false);
         // The narrowings, one per representative met, and which representative's each is:
         // few (a grid has two, a tree two per leaf), so a list, asked first for the last
         // one found. A representative outside the layout's cells gets the predicate as it
@@ -727,8 +714,21 @@ impl Table {
             // Each visited run's narrowing, made at its representative's first run.
             let mut run_narrowings = vec![None; block.runs.len()];
             if current {
+                // Which runs' cells the ranges name: both ascend, so one walk over each.
+                let mut range_at = block.runs.first().map_or(0, |run| {
+                    cells.partition_point(|range| *range.end() < run.cell)
+                });
                 for (run, at) in block.runs.iter().zip(&mut run_narrowings) {
-                    if !visited(run.cell) {
+                    while cells
+                        .get(range_at)
+                        .is_some_and(|range| *range.end() < run.cell)
+                    {
+                        range_at += 1;
+                    }
+                    if cells
+                        .get(range_at)
+                        .is_none_or(|range| *range.start() > run.cell)
+                    {
                         continue;
                     }
                     let representative = layout.narrowing_representative(run.cell);
