@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 
 use common::{Key, Values, batch_cells, keys_batch, model_cells, rows_batch, schema};
 use tessera::{
-    ColumnFilter, Db, Error, Options, Predicate, Range, Scalar, ScanRequest, TableOptions, Term,
+    ColumnFilter, Db, Error, Options, Predicate, Range, Scalar, ScanRequest, ScanResult,
+    TableOptions, Term,
 };
 
 fn options() -> TableOptions {
@@ -99,42 +100,35 @@ fn compacted_rows_are_pruned_found_replaced_and_deleted() {
             "the cache holds every chunk now"
         );
 
+        let scan = |predicate: Predicate| {
+            table
+                .scan(ScanRequest {
+                    predicate,
+                    ..ScanRequest::default()
+                })
+                .unwrap()
+        };
+        // Blocks a scan read that returned no row, and the rows it scanned in them.
+        let unmatched = |result: &ScanResult| {
+            (
+                result.explain.blocks_unmatched,
+                result.explain.rows_scanned_unmatched,
+            )
+        };
         // Rows arrive in key order, so a narrow range of v lives in one block.
-        let narrow = table
-            .scan(ScanRequest {
-                predicate: filter("v", 700_000, 700_100),
-                ..ScanRequest::default()
-            })
-            .unwrap();
+        let narrow = scan(filter("v", 700_000, 700_100));
         assert_eq!(narrow.num_rows(), 11);
         assert_eq!(narrow.stats.blocks_scanned, 1, "{:?}", narrow.explain);
         assert_eq!(narrow.explain.blocks_pruned, 2);
         assert!(!narrow.explain.encodings_read.is_empty());
-        assert_eq!(
-            (
-                narrow.explain.blocks_unmatched,
-                narrow.explain.rows_scanned_unmatched
-            ),
-            (0, 0)
-        );
+        assert_eq!(unmatched(&narrow), (0, 0));
 
         // v steps by 10, so [15, 19] lies inside the first block's zone map and holds no
         // row: the block is read for nothing, and explain says so.
-        let gap = table
-            .scan(ScanRequest {
-                predicate: filter("v", 15, 19),
-                ..ScanRequest::default()
-            })
-            .unwrap();
+        let gap = scan(filter("v", 15, 19));
         assert_eq!(gap.num_rows(), 0);
         assert_eq!(gap.stats.blocks_scanned, 1, "{:?}", gap.explain);
-        assert_eq!(
-            (
-                gap.explain.blocks_unmatched,
-                gap.explain.rows_scanned_unmatched
-            ),
-            (1, 65_536)
-        );
+        assert_eq!(unmatched(&gap), (1, 65_536));
         assert_eq!(gap.stats.rows_scanned, 65_536);
         // A match in the second block only: the first, read for nothing, is counted alone.
         let mut spanning = filter("v", 15, 19);
@@ -142,21 +136,10 @@ fn compacted_rows_are_pruned_found_replaced_and_deleted() {
             Scalar::Int(700_000),
             Scalar::Int(700_000),
         )));
-        let spanning = table
-            .scan(ScanRequest {
-                predicate: spanning,
-                ..ScanRequest::default()
-            })
-            .unwrap();
+        let spanning = scan(spanning);
         assert_eq!(spanning.num_rows(), 1);
         assert_eq!(spanning.stats.blocks_scanned, 2, "{:?}", spanning.explain);
-        assert_eq!(
-            (
-                spanning.explain.blocks_unmatched,
-                spanning.explain.rows_scanned_unmatched
-            ),
-            (1, 65_536)
-        );
+        assert_eq!(unmatched(&spanning), (1, 65_536));
 
         // Point reads through the index.
         for index in [0, 65_535, 65_536, 149_999] {
