@@ -697,14 +697,15 @@ impl Table {
         for block in &version.blocks {
             let current = block.layout_version == version.layout_version;
             // A block's runs hold ascending cells, as the layout's ranges are: a block
-            // whose cells lie between two ranges is passed over without a look at its runs.
-            if current
-                && !block
-                    .runs
-                    .first()
-                    .zip(block.runs.last())
-                    .is_some_and(|(first, last)| cells_meet(&cells, first.cell..=last.cell))
-            {
+            // whose cells lie between two ranges is passed over without a look at its runs;
+            // the others' runs are walked from the first range that reaches them.
+            let first_meeting = block
+                .runs
+                .first()
+                .zip(block.runs.last())
+                .filter(|_| current)
+                .and_then(|(first, last)| first_range_meeting(&cells, first.cell..=last.cell));
+            if current && first_meeting.is_none() {
                 continue;
             }
             let keys_overlap = block.pk_max.as_slice() >= low_key.as_slice()
@@ -715,9 +716,7 @@ impl Table {
             let mut run_narrowings = vec![None; block.runs.len()];
             if current {
                 // Which runs' cells the ranges name: both ascend, so one walk over each.
-                let mut range_at = block.runs.first().map_or(0, |run| {
-                    cells.partition_point(|range| *range.end() < run.cell)
-                });
+                let mut range_at = first_meeting.unwrap_or(cells.len());
                 for (run, at) in block.runs.iter().zip(&mut run_narrowings) {
                     while cells
                         .get(range_at)
@@ -1405,15 +1404,17 @@ impl Table {
     }
 }
 
-/// Whether any of the ascending, disjoint `cells` ranges meets `span`.
-fn cells_meet(
+/// The index of the first of the ascending, disjoint `cells` ranges that meets `span`, if
+/// any does.
+fn first_range_meeting(
     cells: &[std::ops::RangeInclusive<u32>],
     span: std::ops::RangeInclusive<u32>,
-) -> bool {
+) -> Option<usize> {
     let next = cells.partition_point(|range| range.end() < span.start());
     cells
         .get(next)
         .is_some_and(|range| range.start() <= span.end())
+        .then_some(next)
 }
 
 fn first_null(column: &Column) -> Option<usize> {
@@ -1556,12 +1557,12 @@ fn chunk_bytes<'db>(
 
 #[cfg(test)]
 mod tests {
-    use super::cells_meet;
+    use super::first_range_meeting;
 
     /// Against a flag per cell: every set of cells in 0..8, as the ascending disjoint ranges
     /// of its runs of consecutive cells, and every span within 0..10.
     #[test]
-    fn cells_meet_a_span_exactly_when_a_cell_of_it_is_named() {
+    fn the_first_range_meeting_a_span_is_found_exactly_when_a_cell_of_it_is_named() {
         for set in 0u32..256 {
             let named = |cell: u32| cell < 8 && set & (1 << cell) != 0;
             let mut ranges = Vec::new();
@@ -1579,8 +1580,15 @@ mod tests {
             for first in 0..10 {
                 for last in first..10 {
                     assert_eq!(
-                        cells_meet(&ranges, first..=last),
+                        first_range_meeting(&ranges, first..=last).is_some(),
                         (first..=last).any(named),
+                        "{ranges:?} against {first}..={last}"
+                    );
+                    assert_eq!(
+                        first_range_meeting(&ranges, first..=last),
+                        ranges
+                            .iter()
+                            .position(|range| { range.start() <= &last && range.end() >= &first }),
                         "{ranges:?} against {first}..={last}"
                     );
                 }
