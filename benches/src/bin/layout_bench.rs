@@ -897,8 +897,8 @@ impl DatasetReport {
             "build s",
             "model B"
         ));
-        for layout in &self.layouts {
-            let summary = layout.summary();
+        let summaries: Vec<Summary> = self.layouts.iter().map(LayoutReport::summary).collect();
+        for (layout, summary) in self.layouts.iter().zip(&summaries) {
             let [tiny, small, medium, large] = summary.overhead_by_selectivity;
             text.push_str(&format!(
                 "{:<16} {:>9.2} {:>9.2} {:>10.2} {:>10.2} {:>9.1} {:>9.1} {:>9.2} {:>9.2} {:>8.2} {:>9.1} {:>9}\n",
@@ -921,8 +921,7 @@ impl DatasetReport {
         }
         // What a block index finer than the zone maps (value ranges to blocks, Sieve style)
         // could at best save: the blocks each scan read for nothing.
-        for layout in &self.layouts {
-            let summary = layout.summary();
+        for (layout, summary) in self.layouts.iter().zip(&summaries) {
             text.push_str(&format!(
                 "  {}: at selectivity ≤ 1%, {:.1}% of rows scanned lay in blocks that returned \
                  none; skipping them all would leave a median overhead of {:.2}\n",
