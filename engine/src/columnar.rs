@@ -278,8 +278,9 @@ pub fn column_to_array(column: &Column, data_type: &DataType) -> Result<ArrayRef
 }
 
 /// [`column_to_array`] of the rows `rows` (in this order) of `column`: fixed-width values are
-/// gathered straight into the array's buffer, without an intermediate column; booleans and
-/// bytes go through [`Column::take`]. A row past the end is an error.
+/// gathered straight into the array's buffer, and strings and binaries into theirs, without an
+/// intermediate column; booleans and views go through [`Column::take`]. A row past the end is
+/// an error.
 pub fn rows_to_array(column: &Column, rows: &[u32], data_type: &DataType) -> Result<ArrayRef> {
     let picked = Picked::check(rows, column.len())?;
     to_array(column, Some((&picked, None)), data_type)
@@ -306,11 +307,11 @@ fn to_array(
 ) -> Result<ArrayRef> {
     let rows = picking.map(|(rows, _)| rows);
     let offsets = picking.and_then(|(_, offsets)| offsets);
+    // Booleans and views go through a picked column; offsets-and-bytes arrays are built
+    // from the picked rows directly, below.
     if let Some(rows) = rows
-        && matches!(
-            column.values(),
-            ColumnValues::Bool(_) | ColumnValues::Bytes(_)
-        )
+        && (matches!(column.values(), ColumnValues::Bool(_))
+            || matches!(data_type, DataType::Utf8View | DataType::BinaryView))
     {
         return to_array(&column.take_picked(rows)?, None, data_type);
     }
@@ -389,16 +390,16 @@ fn to_array(
             nulls,
         )),
         (ColumnValues::Bytes(bytes), DataType::Utf8) => {
-            byte_array::<Utf8Type>(bytes, nulls, data_type)?
+            byte_array::<Utf8Type>(bytes, rows, nulls, data_type)?
         }
         (ColumnValues::Bytes(bytes), DataType::LargeUtf8) => {
-            byte_array::<LargeUtf8Type>(bytes, nulls, data_type)?
+            byte_array::<LargeUtf8Type>(bytes, rows, nulls, data_type)?
         }
         (ColumnValues::Bytes(bytes), DataType::Binary) => {
-            byte_array::<BinaryType>(bytes, nulls, data_type)?
+            byte_array::<BinaryType>(bytes, rows, nulls, data_type)?
         }
         (ColumnValues::Bytes(bytes), DataType::LargeBinary) => {
-            byte_array::<LargeBinaryType>(bytes, nulls, data_type)?
+            byte_array::<LargeBinaryType>(bytes, rows, nulls, data_type)?
         }
         (ColumnValues::Bytes(bytes), DataType::Utf8View) => {
             byte_view_array::<StringViewType>(bytes, nulls)?
@@ -465,32 +466,91 @@ fn primitive_array<T: ArrowPrimitiveType>(
     )?))
 }
 
-/// An offsets-and-bytes array; fails when the data does not fit the type's offsets.
+/// An offsets-and-bytes array of every value, or of the values `rows` picks, built in one
+/// pass into the buffers Arrow then owns: contiguous rows copy as one slice with their
+/// offsets rebased, other rows one value at a time. A row outside the column (which only a
+/// caller breaking [`Picked`]'s contract passes) reads as an empty value. Fails when the
+/// values do not fit the type's offsets.
 fn byte_array<T: ByteArrayType>(
     bytes: &BytesColumn,
+    rows: Option<&Picked<'_>>,
     nulls: Option<NullBuffer>,
     data_type: &DataType,
 ) -> Result<ArrayRef> {
+    let (offsets_in, data_in) = (bytes.offsets(), bytes.data());
+    // The bytes of the values `range` spans within the column, and their offsets.
+    let span = |range: std::ops::Range<usize>| {
+        let end = range.end.min(bytes.len());
+        let offsets = offsets_in
+            .get(range.start.min(end)..end + 1)
+            .filter(|offsets| offsets.len() > 1)
+            .unwrap_or_default();
+        let (first, last) = (
+            offsets.first().map_or(0, |&first| first as usize),
+            offsets.last().map_or(0, |&last| last as usize),
+        );
+        (data_in.get(first..last).unwrap_or_default(), offsets, first)
+    };
+    let all = 0..bytes.len();
+    let ranges: &[std::ops::Range<usize>] = match rows {
+        None => std::slice::from_ref(&all),
+        Some(Picked::Run(range)) => std::slice::from_ref(range),
+        Some(Picked::Ranges(ranges) | Picked::Runs { runs: ranges, .. }) => ranges,
+        Some(Picked::Rows(_)) => &[],
+    };
+    let listed = match rows {
+        Some(Picked::Rows(rows)) => *rows,
+        _ => &[],
+    };
+    let total = ranges
+        .iter()
+        .map(|range| span(range.clone()).0.len())
+        .chain(
+            listed
+                .iter()
+                .map(|&row| bytes.get(row as usize).map_or(0, <[u8]>::len)),
+        )
+        .sum::<usize>();
     let limit = T::Offset::MAX_OFFSET;
-    if bytes.data().len() > limit {
+    if total > limit {
         return Err(Error::TooLargeForType {
             data_type: data_type.to_string(),
-            actual: bytes.data().len() as u64,
+            actual: total as u64,
             limit: limit as u64,
         });
     }
-    // Every offset is at most the data length, checked above to fit `T::Offset`; the offsets
-    // start at zero and never decrease (a `BytesColumn` invariant), which `OffsetBuffer::new`
-    // requires.
-    let offsets: Vec<T::Offset> = bytes
-        .offsets()
-        .iter()
-        .map(|&offset| T::Offset::usize_as(offset as usize))
-        .collect();
-    let offsets = OffsetBuffer::new(ScalarBuffer::from(offsets));
+    // Every offset below is at most `total`, checked to fit `T::Offset`; they start at zero
+    // and never decrease, which `OffsetBuffer::new` requires.
+    let mut offsets: Vec<T::Offset> = Vec::with_capacity(rows.map_or(bytes.len(), Picked::len) + 1);
+    offsets.push(T::Offset::usize_as(0));
+    let mut data: Vec<u8> = Vec::with_capacity(total);
+    for range in ranges {
+        let (values, range_offsets, first) = span(range.clone());
+        let base = data.len();
+        data.extend_from_slice(values);
+        offsets.extend(
+            range_offsets
+                .get(1..)
+                .unwrap_or_default()
+                .iter()
+                .map(|&offset| T::Offset::usize_as(base + (offset as usize).saturating_sub(first))),
+        );
+        // Rows past the column's end read as empty values.
+        let missing = range
+            .len()
+            .saturating_sub(range_offsets.len().saturating_sub(1));
+        offsets.extend(std::iter::repeat_n(
+            T::Offset::usize_as(data.len()),
+            missing,
+        ));
+    }
+    for &row in listed {
+        data.extend_from_slice(bytes.get(row as usize).unwrap_or_default());
+        offsets.push(T::Offset::usize_as(data.len()));
+    }
     Ok(Arc::new(GenericByteArray::<T>::try_new(
-        offsets,
-        Buffer::from_slice_ref(bytes.data()),
+        OffsetBuffer::new(ScalarBuffer::from(offsets)),
+        Buffer::from_vec(data),
         nulls,
     )?))
 }
@@ -719,6 +779,70 @@ mod tests {
                 );
             }
             assert!(rows_to_array(&column, &[0, len], array.data_type()).is_err());
+        }
+    }
+
+    /// Every form a scan's pick takes (one run, ranges, ascending rows in long runs, rows
+    /// listed) gives what Arrow's `take` gives, for every type.
+    #[test]
+    fn every_kind_of_pick_agrees_with_arrow_take() {
+        for array in arrays_with_nulls() {
+            let parts = vec![array.as_ref(); 12];
+            let long = arrow::compute::concat(&parts).unwrap();
+            let column = column_from_array("c", &long).unwrap();
+            let len = column.len();
+            let ranges = vec![0..3, 5..len / 2, len / 2 + 1..len / 2 + 2, len - 4..len];
+            let runs: Vec<u32> = (0..len as u32).filter(|row| row % 20 < 17).collect();
+            let rows: Vec<u32> = (0..len as u32).filter(|row| row % 3 != 1).collect();
+            let rows_of = |ranges: &[std::ops::Range<usize>]| -> Vec<u32> {
+                ranges
+                    .iter()
+                    .flat_map(|range| range.start as u32..range.end as u32)
+                    .collect()
+            };
+            let picks = [
+                (
+                    Picked::ranges(ranges.clone(), len).unwrap(),
+                    rows_of(&ranges),
+                ),
+                (
+                    Picked::ranges(std::iter::once(2..len - 1), len).unwrap(),
+                    (2..len as u32 - 1).collect(),
+                ),
+                (Picked::check(&runs, len).unwrap(), runs.clone()),
+                (Picked::ascending(&rows, len).unwrap(), rows.clone()),
+                (Picked::ranges([], len).unwrap(), Vec::new()),
+            ];
+            assert!(matches!(picks[0].0, Picked::Ranges(_)));
+            assert!(matches!(picks[2].0, Picked::Runs { .. }));
+            for (picked, expected_rows) in picks {
+                let got = picked_to_array(&column, None, &picked, long.data_type()).unwrap();
+                let indices = arrow::array::UInt32Array::from(expected_rows);
+                let expected = arrow::compute::take(&long, &indices, None).unwrap();
+                assert_eq!(
+                    got.to_data(),
+                    expected.to_data(),
+                    "{} {picked:?}",
+                    long.data_type()
+                );
+            }
+        }
+    }
+
+    /// Rows past a bytes column's end, which only a pick checked against a longer column
+    /// names, read as empty values, as fixed-width ones read as zeros.
+    #[test]
+    fn picked_strings_past_the_end_read_as_empty() {
+        let column = column_from_array("c", &StringArray::from(vec!["a", "bb", "ccc"])).unwrap();
+        for (picked, expected) in [
+            (
+                Picked::ranges(std::iter::once(1..5), 5).unwrap(),
+                vec!["bb", "ccc", "", ""],
+            ),
+            (Picked::Rows(&[4, 0]), vec!["", "a"]),
+        ] {
+            let got = picked_to_array(&column, None, &picked, &DataType::Utf8).unwrap();
+            assert_eq!(got.as_ref(), &StringArray::from(expected) as &dyn Array);
         }
     }
 
