@@ -519,14 +519,13 @@ pub(crate) fn apply_filter(
                 }));
         }
         ColumnValues::Bytes(values) => {
+            let ranges: Vec<BytesRange<'_>> = ranges
+                .iter()
+                .filter_map(|(low, high)| BytesRange::of(low, high))
+                .collect();
             by_value!(|row: usize| values.get(row), |value: &[u8]| ranges
                 .iter()
-                .any(|(low, high)| {
-                    within(low, high, |bound| match bound {
-                        Scalar::Bytes(bound) => Some(value.cmp(bound.as_slice())),
-                        _ => None,
-                    })
-                }));
+                .any(|range| range.contains(value)));
         }
     }
 }
@@ -686,6 +685,50 @@ fn float_bounds(low: &Bound<Scalar>, high: &Bound<Scalar>) -> Option<FloatBounds
         high,
         high_inclusive,
     })
+}
+
+/// A range of byte strings, its bounds borrowed from the filter. The one-value range of an
+/// `=` or `IN` term is tested for equality, which most values fail on their length alone,
+/// instead of by two comparisons.
+#[derive(Debug, Clone, Copy)]
+enum BytesRange<'a> {
+    Equal(&'a [u8]),
+    Between(Bound<&'a [u8]>, Bound<&'a [u8]>),
+}
+
+impl<'a> BytesRange<'a> {
+    /// The range, `None` when a bound is of another kind, which nothing satisfies.
+    fn of(low: &'a Bound<Scalar>, high: &'a Bound<Scalar>) -> Option<Self> {
+        let end = |bound: &'a Bound<Scalar>| match bound {
+            Bound::Unbounded => Some(Bound::Unbounded),
+            Bound::Included(Scalar::Bytes(value)) => Some(Bound::Included(value.as_slice())),
+            Bound::Excluded(Scalar::Bytes(value)) => Some(Bound::Excluded(value.as_slice())),
+            _ => None,
+        };
+        Some(match (end(low)?, end(high)?) {
+            (Bound::Included(low), Bound::Included(high)) if low == high => Self::Equal(low),
+            (low, high) => Self::Between(low, high),
+        })
+    }
+
+    fn contains(&self, value: &[u8]) -> bool {
+        match *self {
+            Self::Equal(only) => value == only,
+            Self::Between(low, high) => {
+                let above = match low {
+                    Bound::Unbounded => true,
+                    Bound::Included(low) => value >= low,
+                    Bound::Excluded(low) => value > low,
+                };
+                above
+                    && match high {
+                        Bound::Unbounded => true,
+                        Bound::Included(high) => value <= high,
+                        Bound::Excluded(high) => value < high,
+                    }
+            }
+        }
+    }
 }
 
 /// Whether a value lies between two bounds, given its comparison with a bound value
@@ -1021,6 +1064,76 @@ mod tests {
                 apply_filter(&column, None, &filter, &mut plain, &|_| false);
                 apply_filter(&column, offsets.as_ref(), &filter, &mut narrow, &|_| false);
                 proptest::prop_assert_eq!(narrow.into_rows(), plain.into_rows());
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// A filter on a bytes column keeps exactly the rows the filter's own `matches`
+        /// keeps: short strings over two letters (so equal values, prefixes and lengths
+        /// meet), `=` ranges, open and half-open ones, bounds of another kind, and nulls;
+        /// over a mask and over a row list.
+        #[test]
+        fn bytes_filter_like_the_predicate(
+            raw in proptest::collection::vec((proptest::collection::vec(0u8..2, 0..4), 0u8..6), 1..200),
+            ends in proptest::collection::vec(
+                (
+                    proptest::collection::vec(0u8..2, 0..4),
+                    proptest::collection::vec(0u8..2, 0..4),
+                    proptest::prelude::any::<bool>(),
+                    (0u8..5, 0u8..5),
+                ),
+                0..4,
+            ),
+            keep_nulls in proptest::prelude::any::<bool>(),
+        ) {
+            let text = |letters: &[u8]| letters.iter().map(|&letter| b'a' + letter).collect::<Vec<u8>>();
+            let values: Vec<Vec<u8>> = raw.iter().map(|(letters, _)| text(letters)).collect();
+            let validity: Vec<bool> = raw.iter().map(|&(_, null)| null != 0).collect();
+            let end = |letters: &[u8], how: u8| match how {
+                0 => Bound::Unbounded,
+                1 => Bound::Excluded(Scalar::Bytes(text(letters))),
+                2 => Bound::Included(Scalar::Int(1)),
+                _ => Bound::Included(Scalar::Bytes(text(letters))),
+            };
+            let mut terms: Vec<Term> = ends
+                .iter()
+                .map(|(low, high, equal, (low_how, high_how))| {
+                    // One range in two is an `=` range: one value, both ends included.
+                    let (high, (low_how, high_how)) =
+                        if *equal { (low, (3, 3)) } else { (high, (*low_how, *high_how)) };
+                    Term::Range(Range { low: end(low, low_how), high: end(high, high_how) })
+                })
+                .collect();
+            if keep_nulls {
+                terms.push(Term::IsNull);
+            }
+            let filter = filter(terms);
+            let column = Column::new(
+                LogicalType::Utf8,
+                ColumnValues::Bytes(BytesColumn::from_values(values.iter().map(Vec::as_slice)).unwrap()),
+                Some(validity.clone()),
+            )
+            .unwrap();
+            let expected: Vec<u32> = values
+                .iter()
+                .zip(&validity)
+                .enumerate()
+                .filter(|(_, (value, valid))| {
+                    let value = Scalar::Bytes(value.to_vec());
+                    filter.matches(valid.then_some(&value))
+                })
+                .map(|(row, _)| row as u32)
+                .collect();
+            for rows_first in [false, true] {
+                let mut selection = Selection::ranges(std::slice::from_ref(&(0..column.len())));
+                if rows_first {
+                    selection = Selection::Rows(selection.into_rows());
+                }
+                apply_filter(&column, None, &filter, &mut selection, &|_| false);
+                proptest::prop_assert_eq!(selection.into_rows(), expected.clone());
             }
         }
     }
