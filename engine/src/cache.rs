@@ -15,31 +15,39 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use tessera_codecs::Column;
 
+use crate::codes::Codes;
 use crate::offsets::Offsets;
 
 /// Identifies one decoded chunk.
 pub(crate) type ChunkId = (u32, u64, u16);
 
-/// A decoded chunk and, where its values allow, their offsets.
+/// A decoded chunk and, where its values allow, their offsets (integers and decimals) or
+/// dictionary codes (strings and binaries of few distinct values).
 #[derive(Debug)]
 pub(crate) struct Chunk {
     pub(crate) column: Arc<Column>,
     pub(crate) offsets: Option<Offsets>,
+    pub(crate) codes: Option<Codes>,
 }
 
 impl Chunk {
-    /// The chunk of `column`, with its offsets made now.
+    /// The chunk of `column`, with its offsets or codes made now.
     pub(crate) fn new(column: Column) -> Self {
         let offsets = Offsets::of(&column);
+        let codes = Codes::of(&column);
         Self {
             column: Arc::new(column),
             offsets,
+            codes,
         }
     }
 
-    /// Bytes the chunk takes in memory, by the Arrow layout of its values and its offsets.
+    /// Bytes the chunk takes in memory, by the Arrow layout of its values, and its offsets
+    /// or codes.
     fn bytes(&self) -> usize {
-        self.column.logical_bytes() + self.offsets.as_ref().map_or(0, Offsets::bytes)
+        self.column.logical_bytes()
+            + self.offsets.as_ref().map_or(0, Offsets::bytes)
+            + self.codes.as_ref().map_or(0, Codes::bytes)
     }
 }
 

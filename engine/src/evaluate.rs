@@ -12,6 +12,7 @@ use tessera_codecs::{Column, ColumnValues, RUN_ROWS_MIN};
 use tessera_layout::predicate::float_order;
 use tessera_layout::{ColumnFilter, Scalar, Term};
 
+use crate::codes::Codes;
 use crate::error::Result;
 use crate::offsets::{OffsetValues, Offsets};
 
@@ -392,14 +393,16 @@ pub(crate) fn kept_share(filter: &ColumnFilter, min_max: Option<(&Scalar, &Scala
     share.min(1.0)
 }
 
-/// Drops from `selection` every row of `column` the filter rejects; `offsets`, the
-/// column's offsets if it has them, are read in place of its values. `implied(range)` says,
+/// Drops from `selection` every row of `column` the filter rejects; `offsets` or `codes`,
+/// the column's offsets or dictionary codes if it has them, are read in place of its
+/// values. `implied(range)` says,
 /// per range of a masks selection (by its index), that every row of it passes, so the
 /// filter need not look at it; a row-list selection, or a filter without a fast path,
 /// checks every row anyway.
 pub(crate) fn apply_filter(
     column: &Column,
     offsets: Option<&Offsets>,
+    codes: Option<&Codes>,
     filter: &ColumnFilter,
     selection: &mut Selection,
     implied: &dyn Fn(usize) -> bool,
@@ -523,6 +526,22 @@ pub(crate) fn apply_filter(
                 .iter()
                 .filter_map(|(low, high)| BytesRange::of(low, high))
                 .collect();
+            // Decided once per distinct value, then looked up per row by its code.
+            if let Some(codes) = codes.filter(|codes| codes.codes().len() == len) {
+                let mut passes = [false; 256];
+                for (pass, value) in passes.iter_mut().zip(codes.values()) {
+                    *pass = ranges.iter().any(|range| range.contains(value));
+                }
+                select_by(
+                    codes.codes(),
+                    validity,
+                    keep_nulls,
+                    selection,
+                    implied,
+                    |code| passes.get(usize::from(code)).copied().unwrap_or(false),
+                );
+                return;
+            }
             by_value!(|row: usize| values.get(row), |value: &[u8]| ranges
                 .iter()
                 .any(|range| range.contains(value)));
@@ -964,15 +983,17 @@ mod tests {
                         })
                         .map(|row| row as u32)
                         .collect();
-                    // Over the values and, for integers and decimals, over their offsets.
-                    for offsets in [None, Offsets::of(column)] {
-                        let offsets = offsets.as_ref();
+                    // Over the values and, for integers and decimals, over their offsets,
+                    // for strings over their codes.
+                    for (offsets, codes) in [(None, None), (Offsets::of(column), Codes::of(column))]
+                    {
+                        let (offsets, codes) = (offsets.as_ref(), codes.as_ref());
                         let mut mask = Selection::mask(first, before.clone());
-                        apply_filter(column, offsets, filter, &mut mask, &|_| false);
+                        apply_filter(column, offsets, codes, filter, &mut mask, &|_| false);
                         assert_eq!(mask.into_rows(), expected, "{filter:?} mask from {first}");
                         let mut rows = Selection::mask(first, before.clone());
                         rows = Selection::Rows(rows.into_rows());
-                        apply_filter(column, offsets, filter, &mut rows, &|_| false);
+                        apply_filter(column, offsets, codes, filter, &mut rows, &|_| false);
                         assert_eq!(rows.into_rows(), expected, "{filter:?} rows from {first}");
                     }
                 }
@@ -991,17 +1012,29 @@ mod tests {
         let ranges = [0..5, 10..15, 20..25, 30..35];
         let mut selection = Selection::ranges(&ranges);
         // The second and fourth ranges' cells imply the filter: left alone.
-        apply_filter(&column, None, &keep_below_ten, &mut selection, &|range| {
-            range % 2 == 1
-        });
+        apply_filter(
+            &column,
+            None,
+            None,
+            &keep_below_ten,
+            &mut selection,
+            &|range| range % 2 == 1,
+        );
         let expected: Vec<u32> = (0..5).chain(10..15).chain(30..35).collect();
         assert_eq!(selection.into_rows(), expected);
         // Without the marks the filter runs everywhere; a row list checks every row.
         let mut everywhere = Selection::ranges(&ranges);
-        apply_filter(&column, None, &keep_below_ten, &mut everywhere, &|_| false);
+        apply_filter(
+            &column,
+            None,
+            None,
+            &keep_below_ten,
+            &mut everywhere,
+            &|_| false,
+        );
         assert_eq!(everywhere.into_rows(), (0..5).collect::<Vec<u32>>());
         let mut rows = Selection::Rows((10..15).collect());
-        apply_filter(&column, None, &keep_below_ten, &mut rows, &|_| true);
+        apply_filter(&column, None, None, &keep_below_ten, &mut rows, &|_| true);
         assert_eq!(rows, Selection::Rows(Vec::new()));
     }
 
@@ -1061,8 +1094,8 @@ mod tests {
                     plain = Selection::Rows(plain.into_rows());
                     narrow = Selection::Rows(narrow.into_rows());
                 }
-                apply_filter(&column, None, &filter, &mut plain, &|_| false);
-                apply_filter(&column, offsets.as_ref(), &filter, &mut narrow, &|_| false);
+                apply_filter(&column, None, None, &filter, &mut plain, &|_| false);
+                apply_filter(&column, offsets.as_ref(), None, &filter, &mut narrow, &|_| false);
                 proptest::prop_assert_eq!(narrow.into_rows(), plain.into_rows());
             }
         }
@@ -1127,12 +1160,15 @@ mod tests {
                 })
                 .map(|(row, _)| row as u32)
                 .collect();
-            for rows_first in [false, true] {
+            let codes = Codes::of(&column);
+            proptest::prop_assert!(codes.is_some());
+            // Over the values and over their codes, as a mask and as a row list.
+            for (codes, rows_first) in [(None, false), (None, true), (codes.as_ref(), false), (codes.as_ref(), true)] {
                 let mut selection = Selection::ranges(std::slice::from_ref(&(0..column.len())));
                 if rows_first {
                     selection = Selection::Rows(selection.into_rows());
                 }
-                apply_filter(&column, None, &filter, &mut selection, &|_| false);
+                apply_filter(&column, None, codes, &filter, &mut selection, &|_| false);
                 proptest::prop_assert_eq!(selection.into_rows(), expected.clone());
             }
         }

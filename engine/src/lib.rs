@@ -15,6 +15,7 @@ pub mod block;
 mod bytes;
 mod cache;
 pub mod catalog;
+mod codes;
 pub mod columnar;
 pub mod compaction;
 pub mod db;

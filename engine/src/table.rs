@@ -975,6 +975,7 @@ impl Table {
                 apply_filter(
                     &chunk.column,
                     chunk.offsets.as_ref(),
+                    chunk.codes.as_ref(),
                     filter,
                     &mut selection,
                     &implied_in,
