@@ -6,9 +6,11 @@
 //! writers publish; the workload log, the layout optimizer's inputs and re-layout
 //! ([`optimize`]); aggregates computed while scanning ([`aggregate`]); table statistics
 //! ([`stats`]); the order-preserving key encoding ([`keys`]) and row format ([`row`]); the
-//! conversion between Arrow arrays and the codec layer's typed columns ([`columnar`]); bulk
-//! index writes as ingested SST files (`ingest`); and the crate's one error type
-//! ([`Error`]). [`fuzz`] holds the logic of the `engine_ops` fuzz target.
+//! conversion between Arrow arrays and the codec layer's typed columns ([`columnar`]); the
+//! decoded-chunk cache scans read through, with narrow integer offsets and string dictionary
+//! codes beside the values (`cache`, `offsets`, `codes`), and the filters that read them
+//! (`evaluate`); bulk index writes as ingested SST files (`ingest`); and the crate's one
+//! error type ([`Error`]). [`fuzz`] holds the logic of the `engine_ops` fuzz target.
 
 pub mod aggregate;
 pub mod block;
