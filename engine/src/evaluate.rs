@@ -395,10 +395,9 @@ pub(crate) fn kept_share(filter: &ColumnFilter, min_max: Option<(&Scalar, &Scala
 
 /// Drops from `selection` every row of `column` the filter rejects; `offsets` or `codes`,
 /// the column's offsets or dictionary codes if it has them, are read in place of its
-/// values. `implied(range)` says,
-/// per range of a masks selection (by its index), that every row of it passes, so the
-/// filter need not look at it; a row-list selection, or a filter without a fast path,
-/// checks every row anyway.
+/// values. `implied(range)` says, per range of a masks selection (by its index), that every
+/// row of it passes, so the filter need not look at it; a row-list selection, or a filter
+/// without a fast path, checks every row anyway.
 pub(crate) fn apply_filter(
     column: &Column,
     offsets: Option<&Offsets>,
