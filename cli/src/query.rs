@@ -437,15 +437,24 @@ fn engine_lines(outcome: &Outcome) -> Vec<(String, String)> {
             lines.push((
                 "blocks".to_owned(),
                 format!(
-                    "{} scanned of {} in the table ({} in the cells visited, {} pruned by zone maps; {} filters skipped where a zone map showed every row passes; {} returned no row, {} rows scanned in them); {} delta rows merged",
+                    "{} scanned of {} in the table ({} in the cells visited, {} pruned by zone maps; {} returned no row, {} rows scanned in them); {} delta rows merged",
                     stats.blocks_scanned,
                     stats.blocks_total,
                     explain.blocks_in_cells,
                     explain.blocks_pruned,
-                    explain.filters_skipped,
                     explain.blocks_unmatched,
                     explain.rows_scanned_unmatched,
                     explain.delta_rows
+                ),
+            ));
+            lines.push((
+                "filters".to_owned(),
+                format!(
+                    "{} run on blocks ({} over narrow offsets, {} over dictionary codes, the rest over values); {} skipped where a zone map showed every row passes",
+                    explain.filters_run,
+                    explain.filters_on_offsets,
+                    explain.filters_on_codes,
+                    explain.filters_skipped
                 ),
             ));
             let encodings = if explain.encodings_read.is_empty() {

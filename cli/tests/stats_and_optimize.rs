@@ -87,7 +87,13 @@ fn optimize_reports_estimates_and_answers_do_not_change() {
         .collect();
     assert_eq!(answers, after);
     let explain = tessera(&["query", "--db", table.db(), "--explain", queries[0]]);
-    for line in ["layout", "cells", "encodings read", "engine phases"] {
+    for line in [
+        "layout",
+        "cells",
+        "filters",
+        "encodings read",
+        "engine phases",
+    ] {
         assert!(
             explain.stdout.lines().any(|l| l.starts_with(line)),
             "{line}: {}",

@@ -405,7 +405,7 @@ pub(crate) fn apply_filter(
     filter: &ColumnFilter,
     selection: &mut Selection,
     implied: &dyn Fn(usize) -> bool,
-) {
+) -> FilterRead {
     let keep_nulls = filter.terms.iter().any(|term| matches!(term, Term::IsNull));
     let keep_present = filter
         .terms
@@ -425,8 +425,14 @@ pub(crate) fn apply_filter(
     if keep_present {
         // Every non-null value passes; only nulls are in question.
         selection.retain(|row| row < len && (keep_nulls || !null_at(row)));
-        return;
+        return FilterRead::Values;
     }
+    let codes = codes.filter(|codes| codes.codes().len() == len);
+    let read = match column.values() {
+        ColumnValues::Int(_) | ColumnValues::Decimal(_) if offsets.is_some() => FilterRead::Offsets,
+        ColumnValues::Bytes(_) if codes.is_some() => FilterRead::Codes,
+        _ => FilterRead::Values,
+    };
     // The slow paths: a comparison of `Scalar`s per selected row.
     macro_rules! by_value {
         ($get:expr, $matches:expr) => {
@@ -499,7 +505,7 @@ pub(crate) fn apply_filter(
                         bounds.iter().any(|bound| bound.contains(value))
                     });
                 }
-                return;
+                return read;
             }
             by_value!(|row: usize| values.get(row), |value: &f64| ranges
                 .iter()
@@ -526,7 +532,7 @@ pub(crate) fn apply_filter(
                 .filter_map(|(low, high)| BytesRange::of(low, high))
                 .collect();
             // Decided once per distinct value, then looked up per row by its code.
-            if let Some(codes) = codes.filter(|codes| codes.codes().len() == len) {
+            if let Some(codes) = codes {
                 let mut passes = [false; 256];
                 for (pass, value) in passes.iter_mut().zip(codes.values()) {
                     *pass = ranges.iter().any(|range| range.contains(value));
@@ -539,13 +545,23 @@ pub(crate) fn apply_filter(
                     implied,
                     |code| passes.get(usize::from(code)).copied().unwrap_or(false),
                 );
-                return;
+                return read;
             }
             by_value!(|row: usize| values.get(row), |value: &[u8]| ranges
                 .iter()
                 .any(|range| range.contains(value)));
         }
     }
+    read
+}
+
+/// What a filter read to decide: the values, the chunk's offsets, or its dictionary codes
+/// (reported by `explain`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FilterRead {
+    Values,
+    Offsets,
+    Codes,
 }
 
 /// [`select_by`] over a chunk's offsets: a value passes when its offset lies in one of
@@ -1167,8 +1183,10 @@ mod tests {
                 if rows_first {
                     selection = Selection::Rows(selection.into_rows());
                 }
-                apply_filter(&column, None, codes, &filter, &mut selection, &|_| false);
+                let read = apply_filter(&column, None, codes, &filter, &mut selection, &|_| false);
                 proptest::prop_assert_eq!(selection.into_rows(), expected.clone());
+                let over_codes = codes.is_some() && !filter.terms.iter().any(|term| matches!(term, Term::IsNotNull));
+                proptest::prop_assert_eq!(read == FilterRead::Codes, over_codes);
             }
         }
     }

@@ -35,7 +35,7 @@ use crate::columnar::{column_from_array, column_to_array, picked_to_array};
 use crate::compaction::{TableVersion, decode_location};
 use crate::db::{CF_BLOCKS, CF_DELTA, CF_PK_INDEX, DbInner, storage};
 use crate::error::{Error, Result};
-use crate::evaluate::{Chosen, Selection, apply_filter, kept_share, take};
+use crate::evaluate::{Chosen, FilterRead, Selection, apply_filter, kept_share, take};
 use crate::keys::{
     GENERATION_BYTES, SEQUENCE_BYTES, TABLE_ID_BYTES, ValueRef, block_key, chunk_key, delta_key,
     delta_prefix, encode_key_value, hex, pk_index_key, table_range,
@@ -190,6 +190,14 @@ pub struct ScanExplain {
     /// Filters not evaluated on a scanned block because its zone map shows every row
     /// passes (summed over blocks).
     pub filters_skipped: u64,
+    /// Filters evaluated on scanned blocks (summed over blocks).
+    pub filters_run: u64,
+    /// Of those, filters that read the chunk's narrow offsets (integers and decimals) in
+    /// place of its values.
+    pub filters_on_offsets: u64,
+    /// Of those, filters that read the chunk's dictionary codes (strings of at most 256
+    /// distinct values) in place of its values.
+    pub filters_on_codes: u64,
     /// Of the blocks scanned, those that returned no row: what an index finer than the zone
     /// maps (one mapping value ranges to blocks, say) could have skipped at the most.
     pub blocks_unmatched: u64,
@@ -972,7 +980,7 @@ impl Table {
                 // Ranges of cells whose partition implies the filter keep their rows.
                 let implied_in =
                     |range: usize| ranges_implied.get(range).is_some_and(|&of| of & bit != 0);
-                apply_filter(
+                let read = apply_filter(
                     &chunk.column,
                     chunk.offsets.as_ref(),
                     chunk.codes.as_ref(),
@@ -980,6 +988,12 @@ impl Table {
                     &mut selection,
                     &implied_in,
                 );
+                explain.filters_run += 1;
+                match read {
+                    FilterRead::Offsets => explain.filters_on_offsets += 1,
+                    FilterRead::Codes => explain.filters_on_codes += 1,
+                    FilterRead::Values => {}
+                }
                 left = selection.settle();
             }
             if !overlay.is_empty() {

@@ -122,6 +122,33 @@ fn compacted_rows_are_pruned_found_replaced_and_deleted() {
         assert_eq!(narrow.explain.blocks_pruned, 2);
         assert!(!narrow.explain.encodings_read.is_empty());
         assert_eq!(unmatched(&narrow), (0, 0));
+        // What each filter read: an integer's offsets, a string's dictionary codes (100
+        // distinct values), a float's values.
+        let reads = |result: &ScanResult| {
+            (
+                result.explain.filters_run,
+                result.explain.filters_on_offsets,
+                result.explain.filters_on_codes,
+            )
+        };
+        assert_eq!(reads(&narrow), (1, 1, 0));
+        let text = scan(Predicate::all().and(ColumnFilter {
+            column: "s".into(),
+            terms: vec![Term::Range(Range::closed(
+                Scalar::Bytes(b"text 7".to_vec()),
+                Scalar::Bytes(b"text 7".to_vec()),
+            ))],
+        }));
+        assert_eq!(text.num_rows(), 1_500);
+        assert_eq!(reads(&text), (3, 0, 3));
+        let floats = scan(Predicate::all().and(ColumnFilter {
+            column: "f".into(),
+            terms: vec![Term::Range(Range::closed(
+                Scalar::Float(1.0),
+                Scalar::Float(2.0),
+            ))],
+        }));
+        assert_eq!(reads(&floats), (1, 0, 0), "{:?}", floats.explain);
 
         // v steps by 10, so [15, 19] lies inside the first block's zone map and holds no
         // row: the block is read for nothing, and explain says so.
