@@ -11,8 +11,8 @@ use std::collections::HashMap;
 
 use tessera_codecs::{Column, ColumnValues};
 
-/// Most distinct values a chunk may hold to get codes: one byte each.
-const DISTINCT_MAX: usize = 256;
+/// Most distinct values a chunk may hold to get codes: as many as one byte names.
+pub(crate) const DISTINCT_MAX: usize = 1 << u8::BITS;
 
 /// The codes of one chunk: `codes[row]` indexes `values`; a null row's code is that of the
 /// value stored under it, which means nothing.
@@ -40,6 +40,7 @@ impl Codes {
                 _ => match index.get(value) {
                     Some(&code) => code,
                     None => {
+                        // The 257th distinct value: no code left for it.
                         let code = u8::try_from(values.len()).ok()?;
                         values.push(value.to_vec());
                         index.insert(value, code);
@@ -50,7 +51,7 @@ impl Codes {
             last = Some((value, code));
             codes.push(code);
         }
-        (values.len() <= DISTINCT_MAX).then_some(Self { values, codes })
+        Some(Self { values, codes })
     }
 
     /// The distinct values, indexed by code.

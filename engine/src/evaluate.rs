@@ -533,7 +533,7 @@ pub(crate) fn apply_filter(
                 .collect();
             // Decided once per distinct value, then looked up per row by its code.
             if let Some(codes) = codes {
-                let mut passes = [false; 256];
+                let mut passes = [false; crate::codes::DISTINCT_MAX];
                 for (pass, value) in passes.iter_mut().zip(codes.values()) {
                     *pass = ranges.iter().any(|range| range.contains(value));
                 }
