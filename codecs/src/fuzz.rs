@@ -656,7 +656,8 @@ impl Shape {
     }
 }
 
-/// Bytes of the fuzz input, then an endless generator seeded by them.
+/// Bytes of the fuzz input, then an endless generator seeded by them: what every fuzz
+/// target of the workspace draws its choices from.
 #[derive(Debug)]
 pub struct ByteSource<'a> {
     bytes: &'a [u8],
@@ -688,11 +689,13 @@ impl<'a> ByteSource<'a> {
         }
     }
 
-    fn u16(&mut self) -> u16 {
+    /// The next two bytes, little-endian.
+    pub fn u16(&mut self) -> u16 {
         u16::from_le_bytes([self.byte(), self.byte()])
     }
 
-    fn u64(&mut self) -> u64 {
+    /// The next eight bytes, little-endian.
+    pub fn u64(&mut self) -> u64 {
         let mut bytes = [0u8; 8];
         for byte in &mut bytes {
             *byte = self.byte();
@@ -701,16 +704,27 @@ impl<'a> ByteSource<'a> {
     }
 
     /// A number in `0..bound` (0 when `bound` is 0).
-    fn below(&mut self, bound: usize) -> usize {
+    pub fn below(&mut self, bound: usize) -> usize {
         if bound == 0 {
-            0
-        } else {
-            (self.u64() % bound as u64) as usize
+            return 0;
         }
+        // One input byte per choice when it can cover the range, so that each byte of a
+        // fuzz input steers one decision.
+        let bytes = if bound <= 256 { 1 } else { 4 };
+        let mut value = 0u64;
+        for _ in 0..bytes {
+            value = (value << 8) | u64::from(self.byte());
+        }
+        (value % bound as u64) as usize
+    }
+
+    /// Whether a choice made `percent` times in a hundred is made this time.
+    pub fn chance(&mut self, percent: usize) -> bool {
+        self.below(100) < percent
     }
 
     /// The generator, for bulk values that need not come from the input.
-    fn random(&mut self) -> u64 {
+    pub fn random(&mut self) -> u64 {
         splitmix(&mut self.state)
     }
 }

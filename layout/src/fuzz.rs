@@ -14,6 +14,7 @@
 use std::cmp::Ordering;
 use std::ops::{Bound, RangeInclusive};
 
+pub use tessera_codecs::fuzz::ByteSource;
 use tessera_codecs::{BytesColumn, Column, ColumnValues, LogicalType};
 
 use crate::curve::{Curve, CurveLayout};
@@ -27,67 +28,6 @@ use crate::sorted::Sorted;
 use crate::tree::{GridTree, TreeNode};
 use crate::workload::{Workload, decode_predicate, encode_predicate};
 use crate::zonemap::PositionModel;
-
-/// Bytes of the fuzz input, then an endless generator seeded by them.
-#[derive(Debug)]
-pub struct ByteSource<'a> {
-    bytes: &'a [u8],
-    position: usize,
-    state: u64,
-}
-
-impl<'a> ByteSource<'a> {
-    /// A source reading `bytes` first.
-    pub fn new(bytes: &'a [u8]) -> Self {
-        let state = bytes.iter().fold(0xCBF2_9CE4_8422_2325u64, |hash, &byte| {
-            (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01B3)
-        });
-        Self {
-            bytes,
-            position: 0,
-            state,
-        }
-    }
-
-    /// The next input byte, or a generated one once the input is used up.
-    pub fn byte(&mut self) -> u8 {
-        match self.bytes.get(self.position) {
-            Some(&byte) => {
-                self.position += 1;
-                byte
-            }
-            None => self.random() as u8,
-        }
-    }
-
-    /// A number in `0..bound` (0 when `bound` is 0).
-    pub fn below(&mut self, bound: usize) -> usize {
-        if bound == 0 {
-            return 0;
-        }
-        // One input byte per choice when it can cover the range, so that each byte of a
-        // fuzz input steers one decision.
-        let bytes = if bound <= 256 { 1 } else { 4 };
-        let mut value = 0u64;
-        for _ in 0..bytes {
-            value = (value << 8) | u64::from(self.byte());
-        }
-        (value % bound as u64) as usize
-    }
-
-    /// The generator, for bulk values that need not come from the input.
-    pub fn random(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut mixed = self.state;
-        mixed = (mixed ^ (mixed >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        mixed = (mixed ^ (mixed >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        mixed ^ (mixed >> 31)
-    }
-
-    fn chance(&mut self, percent: usize) -> bool {
-        self.below(100) < percent
-    }
-}
 
 /// A random table for layout tests: columns `i` (integers), `f` (floats), `d` (decimals),
 /// `b` (booleans), `s` (strings), `c` (a low-cardinality string code) and `j` (integers
