@@ -449,46 +449,18 @@ pub(crate) fn apply_filter(
                 .iter()
                 .filter_map(|(low, high)| int_bounds(low, high))
                 .collect();
-            if let Some(offsets) = offsets {
-                let windows: Vec<(u32, u32)> = bounds
-                    .iter()
-                    .filter_map(|&(low, high)| offsets.window(low.into(), high.into()))
-                    .collect();
-                select_offsets(offsets, &windows, validity, keep_nulls, selection, implied);
-            } else if let [(low, high)] = bounds[..] {
-                select_by(values, validity, keep_nulls, selection, implied, |value| {
-                    (low <= value) & (value <= high)
-                });
-            } else {
-                select_by(values, validity, keep_nulls, selection, implied, |value| {
-                    bounds
-                        .iter()
-                        .any(|&(low, high)| (low <= value) & (value <= high))
-                });
-            }
+            select_within(
+                values, &bounds, offsets, validity, keep_nulls, selection, implied,
+            );
         }
         ColumnValues::Decimal(values) => {
             let bounds: Vec<(i128, i128)> = ranges
                 .iter()
                 .filter_map(|(low, high)| decimal_bounds(low, high))
                 .collect();
-            if let Some(offsets) = offsets {
-                let windows: Vec<(u32, u32)> = bounds
-                    .iter()
-                    .filter_map(|&(low, high)| offsets.window(low, high))
-                    .collect();
-                select_offsets(offsets, &windows, validity, keep_nulls, selection, implied);
-            } else if let [(low, high)] = bounds[..] {
-                select_by(values, validity, keep_nulls, selection, implied, |value| {
-                    (low <= value) & (value <= high)
-                });
-            } else {
-                select_by(values, validity, keep_nulls, selection, implied, |value| {
-                    bounds
-                        .iter()
-                        .any(|&(low, high)| (low <= value) & (value <= high))
-                });
-            }
+            select_within(
+                values, &bounds, offsets, validity, keep_nulls, selection, implied,
+            );
         }
         ColumnValues::Float(values) => {
             if let Some(bounds) = ranges
@@ -562,6 +534,36 @@ pub(crate) enum FilterRead {
     Values,
     Offsets,
     Codes,
+}
+
+/// Keeps the selected rows of an integer or decimal column whose value lies in one of
+/// `bounds` (inclusive), reading the chunk's `offsets` when it has them.
+fn select_within<T: Copy + PartialOrd + Into<i128>>(
+    values: &[T],
+    bounds: &[(T, T)],
+    offsets: Option<&Offsets>,
+    validity: Option<&[bool]>,
+    keep_nulls: bool,
+    selection: &mut Selection,
+    implied: &dyn Fn(usize) -> bool,
+) {
+    if let Some(offsets) = offsets {
+        let windows: Vec<(u32, u32)> = bounds
+            .iter()
+            .filter_map(|&(low, high)| offsets.window(low.into(), high.into()))
+            .collect();
+        select_offsets(offsets, &windows, validity, keep_nulls, selection, implied);
+    } else if let [(low, high)] = bounds[..] {
+        select_by(values, validity, keep_nulls, selection, implied, |value| {
+            (low <= value) & (value <= high)
+        });
+    } else {
+        select_by(values, validity, keep_nulls, selection, implied, |value| {
+            bounds
+                .iter()
+                .any(|&(low, high)| (low <= value) & (value <= high))
+        });
+    }
 }
 
 /// [`select_by`] over a chunk's offsets: a value passes when its offset lies in one of
