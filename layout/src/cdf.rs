@@ -50,53 +50,14 @@ impl CdfModel {
     pub fn fit(keys: &[f64], epsilon: f64) -> Self {
         let mut sorted: Vec<f64> = keys.iter().copied().filter(|key| !key.is_nan()).collect();
         sorted.sort_unstable_by(f64::total_cmp);
-        let epsilon = epsilon.max(0.5);
-        let mut segments = Vec::new();
-        let mut index = 0;
-        while index < sorted.len() {
-            let start_key = sorted.get(index).copied().unwrap_or_default();
-            let start_rank = index as f64;
-            let (mut slope_low, mut slope_high) = (0.0f64, f64::INFINITY);
-            let mut next = index;
-            // Skip duplicates of the start key: they share its rank.
-            while sorted.get(next).is_some_and(|&key| key == start_key) {
-                next += 1;
+        // Each distinct key at the rank of its first occurrence.
+        let mut points: Vec<(f64, f64, bool)> = Vec::new();
+        for (rank, &key) in sorted.iter().enumerate() {
+            if points.last().is_none_or(|&(last, _, _)| last != key) {
+                points.push((key, rank as f64, false));
             }
-            while let Some(&key) = sorted.get(next) {
-                let rank = next as f64;
-                let run_start = next;
-                let dx = key - start_key;
-                let low = (rank - epsilon - start_rank) / dx;
-                let high = (rank + epsilon - start_rank) / dx;
-                let (new_low, new_high) = (slope_low.max(low), slope_high.min(high));
-                if new_low > new_high || !dx.is_finite() || dx <= 0.0 {
-                    break;
-                }
-                slope_low = new_low;
-                slope_high = new_high;
-                next = run_start + 1;
-                while sorted.get(next).is_some_and(|&other| other == key) {
-                    next += 1;
-                }
-            }
-            let slope = if slope_high.is_finite() {
-                (slope_low + slope_high) / 2.0
-            } else {
-                slope_low
-            };
-            segments.push(Segment {
-                start_key,
-                start_rank,
-                slope,
-            });
-            index = next;
         }
-        Self {
-            segments,
-            sample_len: sorted.len(),
-            last_key: sorted.last().copied().unwrap_or_default(),
-            epsilon,
-        }
+        Self::over_points(&points, &sorted, epsilon)
     }
 
     /// Fits a model to sorted keys that also follows long runs of equal keys: after a run
@@ -127,6 +88,15 @@ impl CdfModel {
             }
             index = end;
         }
+        Self::over_points(&points, sorted, epsilon)
+    }
+
+    /// The shrinking cone over `points` (key, rank, whether it must start a segment), keys
+    /// ascending: a segment takes points while one line passes within `epsilon` ranks of
+    /// each, and a point that must start a segment, or a key that does not rise, ends it.
+    /// `sorted` is the sample the points came from.
+    fn over_points(points: &[(f64, f64, bool)], sorted: &[f64], epsilon: f64) -> Self {
+        let epsilon = epsilon.max(0.5);
         let mut segments = Vec::new();
         let mut start = 0;
         while let Some(&(start_key, start_rank, _)) = points.get(start) {
