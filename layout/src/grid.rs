@@ -17,7 +17,8 @@
 //! (Tsunami's functional mappings): a [`Mapping`] records that, for the rows of the grid's
 //! cells, `key(sort) − key(column)` lies in `[low, high]` (ship date minus receipt date lies
 //! in `[−30, −1]`), so a filter on the column implies a range on the sort column, which the
-//! engine narrows by ([`Layout::narrowing`]). Rows that break a mapping (or are null in
+//! engine narrows by ([`Layout::narrowing`]); when the sort column is itself a dimension, the
+//! same range also picks the cells a query visits. Rows that break a mapping (or are null in
 //! either column, or beyond 2^52 where keys stop being exact) go to one extra outlier cell,
 //! which every query visits and which is never narrowed, so the guarantee holds for any data.
 
@@ -677,6 +678,18 @@ impl Layout for Grid {
     }
 
     fn cells(&self, predicate: &Predicate) -> Vec<RangeInclusive<CellId>> {
+        // Rows outside the outlier cell keep every functional mapping, so a filter on a
+        // mapped column bounds their sort column too ([`Layout::narrowing`]); when the sort
+        // column is also a dimension, that bound prunes its partitions. A query on the
+        // commit date alone then visits the ship-date partitions its dates map into, not
+        // every cell.
+        let narrowed;
+        let predicate = if self.mappings.is_empty() {
+            predicate
+        } else {
+            narrowed = self.narrowing(predicate, 0);
+            &narrowed
+        };
         let filters: Vec<Vec<&ColumnFilter>> = self
             .dimensions
             .iter()

@@ -315,3 +315,67 @@ fn conditional_partitions_keep_correlated_cells_full() {
     assert!(empty_cells(&plain) > 150, "{} empty", empty_cells(&plain));
     assert_eq!(empty_cells(&conditional), 0);
 }
+
+#[test]
+fn a_mapped_column_prunes_the_sort_columns_partitions() {
+    // c trails the sort column s by 1 to 30; s is also cut into 16 ranges.
+    let rows = 20_000u64;
+    let hash = |value: u64| {
+        let mixed = (value ^ (value >> 31)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        mixed ^ (mixed >> 29)
+    };
+    let s: Vec<i64> = (0..rows).map(|i| (hash(i) % 2_500) as i64).collect();
+    let c: Vec<i64> = s
+        .iter()
+        .zip(0u64..)
+        .map(|(&v, i)| v - 1 - (hash(i + 1_000_000) % 30) as i64)
+        .collect();
+    let names = ["s".to_owned(), "c".to_owned()];
+    let columns = vec![ints(s, None), ints(c.clone(), None)];
+    let set = ColumnSet::new(&names, &columns).unwrap();
+    let grid = Grid::fit(
+        &set,
+        &GridSpec {
+            sort_column: Some("s".into()),
+            mappings: vec!["c".into()],
+            dimensions: vec![DimensionSpec {
+                column: "s".into(),
+                partitions: 16,
+                mode: DimensionMode::Ranges,
+            }],
+        },
+    )
+    .unwrap();
+    let assigned = grid.assign(&set).unwrap();
+    for (low, high) in [(1_000, 1_010), (0, 40), (2_400, 2_600), (5_000, 6_000)] {
+        let predicate = Predicate::all().and(ColumnFilter {
+            column: "c".into(),
+            terms: vec![Term::Range(Range {
+                low: Bound::Included(Scalar::Int(low)),
+                high: Bound::Included(Scalar::Int(high)),
+            })],
+        });
+        let cells = grid.cells(&predicate);
+        let visited = |cell: &u32| cells.iter().any(|range| range.contains(cell));
+        // No false negatives: every matching row's cell is visited.
+        for (cell, &value) in assigned.iter().zip(&c) {
+            if (low..=high).contains(&value) {
+                assert!(
+                    visited(cell),
+                    "c = {value} in cell {cell}, not in {cells:?}"
+                );
+            }
+        }
+        // The filter on c alone leaves at most two of the 16 ship-date partitions (and the
+        // outlier cell), where without the mapping it left all of them.
+        let count: u32 = cells
+            .iter()
+            .map(|range| range.end() - range.start() + 1)
+            .sum();
+        assert!(
+            count <= 3,
+            "[{low}, {high}]: {count} cells of {}",
+            grid.cell_count()
+        );
+    }
+}
