@@ -267,17 +267,7 @@ fn value_sets_prune_equality_exactly() {
 #[test]
 fn conditional_partitions_keep_correlated_cells_full() {
     // y follows x within 30: a plain grid leaves most (x, y) cells empty.
-    let rows = 20_000u64;
-    let hash = |value: u64| {
-        let mixed = (value ^ (value >> 31)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        mixed ^ (mixed >> 29)
-    };
-    let x: Vec<i64> = (0..rows).map(|i| (hash(i) % 2_500) as i64).collect();
-    let y: Vec<i64> = x
-        .iter()
-        .zip(0u64..)
-        .map(|(&v, i)| v + 1 + (hash(i + 1_000_000) % 30) as i64)
-        .collect();
+    let (x, y) = trailing_pair(1);
     let names = ["x".to_owned(), "y".to_owned()];
     let columns = vec![ints(x, None), ints(y, None)];
     let set = ColumnSet::new(&names, &columns).unwrap();
@@ -319,17 +309,7 @@ fn conditional_partitions_keep_correlated_cells_full() {
 #[test]
 fn a_mapped_column_prunes_the_sort_columns_partitions() {
     // c trails the sort column s by 1 to 30; s is also cut into 16 ranges.
-    let rows = 20_000u64;
-    let hash = |value: u64| {
-        let mixed = (value ^ (value >> 31)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        mixed ^ (mixed >> 29)
-    };
-    let s: Vec<i64> = (0..rows).map(|i| (hash(i) % 2_500) as i64).collect();
-    let c: Vec<i64> = s
-        .iter()
-        .zip(0u64..)
-        .map(|(&v, i)| v - 1 - (hash(i + 1_000_000) % 30) as i64)
-        .collect();
+    let (s, c) = trailing_pair(-1);
     let names = ["s".to_owned(), "c".to_owned()];
     let columns = vec![ints(s, None), ints(c.clone(), None)];
     let set = ColumnSet::new(&names, &columns).unwrap();
@@ -378,4 +358,20 @@ fn a_mapped_column_prunes_the_sort_columns_partitions() {
             grid.cell_count()
         );
     }
+}
+
+/// 20,000 values spread over 0..2,500, and beside each one that differs from it by 1 to 30
+/// in `direction` (1: above it, -1: below it).
+fn trailing_pair(direction: i64) -> (Vec<i64>, Vec<i64>) {
+    let hash = |value: u64| {
+        let mixed = (value ^ (value >> 31)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        mixed ^ (mixed >> 29)
+    };
+    let first: Vec<i64> = (0..20_000u64).map(|i| (hash(i) % 2_500) as i64).collect();
+    let second = first
+        .iter()
+        .zip(0u64..)
+        .map(|(&v, i)| v + direction * (1 + (hash(i + 1_000_000) % 30) as i64))
+        .collect();
+    (first, second)
 }
