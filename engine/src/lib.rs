@@ -41,6 +41,6 @@ pub use optimize::OptimizeReport;
 pub use stats::{ColumnStats, TableStats};
 pub use table::{ScanExplain, ScanRequest, ScanResult, ScanStats, Table};
 pub use tessera_layout::{
-    ColumnFilter, DimensionMode, DimensionSpec, GridSpec, LayoutChoice, Predicate, Range, Scalar,
-    Term,
+    ColumnFilter, CostModel, DimensionMode, DimensionSpec, GridSpec, LayoutChoice, Predicate,
+    Range, Scalar, Term,
 };
