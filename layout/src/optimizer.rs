@@ -73,9 +73,8 @@ impl Default for CostModel {
     /// layout benchmark's lineitem queries (2.3 ns per value, 11 us per block, 84 ns per
     /// cell, 26 us per query) made before integer and decimal filters read narrow offsets,
     /// which brought the value's cost down to between 0.5 and 0.8 ns on the same machine;
-    /// the engine replaces the per-value, per-block and per-cell costs with its own
-    /// measurements once its scans tell them apart, so the default only orders layouts
-    /// until then.
+    /// the engine replaces the per-value and per-block costs with its own measurements
+    /// once it has scanned enough, so the default only orders layouts until then.
     fn default() -> Self {
         Self {
             per_value_ns: 2.0,
