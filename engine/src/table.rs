@@ -866,8 +866,11 @@ impl Table {
                 && sort_filters
                     .iter()
                     .all(|filter| matches!(filter.terms[..], [Term::Range(_)]));
-            // Runs searched one after another each wait on memory for their first reads;
-            // those reads are issued for all of the block's runs first, to overlap.
+            // The sort column, read when some visited run of a block of several is searched
+            // on it: once for the block, not once a run. Runs searched one after another
+            // each wait on memory for their first reads; those reads are issued for all of
+            // the block's runs first, to overlap.
+            let mut sorted_by: Option<Arc<Column>> = None;
             if let (Some(_), None, Some(index)) = (sort_column, &model, sort_index)
                 && block.runs.len() > 1
             {
@@ -882,6 +885,7 @@ impl Table {
                 if !runs.is_empty() {
                     let chunk = read_column(index, &mut stats)?;
                     tessera_layout::prefetch_sorted_spans(&chunk.column, &runs);
+                    sorted_by = Some(Arc::clone(&chunk.column));
                 }
             }
             let mut ranges: Vec<std::ops::Range<usize>> = Vec::with_capacity(block.runs.len());
@@ -899,29 +903,36 @@ impl Table {
                 let Some((pruning, spans)) = at.and_then(|at| narrowings.get(at as usize)) else {
                     continue;
                 };
-                if let Some(sort_column) = sort_column {
-                    for (filter, span) in pruning.filters_on(sort_column).zip(spans) {
-                        let range = match (&model, sort_index) {
-                            (Some(model), _) => model.narrow(filter),
-                            (None, Some(index)) if block.runs.len() > 1 => {
-                                let chunk = read_column(index, &mut stats)?;
-                                tessera_layout::narrow_sorted_span(
-                                    &chunk.column,
-                                    first as u32..past as u32,
-                                    span,
-                                )
-                            }
-                            (None, _) => continue,
-                        };
-                        first = first.max(range.start as usize);
-                        past = past.min(range.end as usize);
+                // Narrowed by the block's position model, or by a search of the run for each
+                // of its narrowing's spans (one per filter on the sort column).
+                match (&model, sort_column, &sorted_by) {
+                    (Some(model), Some(sort_column), _) => {
+                        for filter in pruning.filters_on(sort_column) {
+                            let range = model.narrow(filter);
+                            first = first.max(range.start as usize);
+                            past = past.min(range.end as usize);
+                        }
                     }
+                    (None, Some(_), Some(sorted_by)) => {
+                        for span in spans {
+                            let range = tessera_layout::narrow_sorted_span(
+                                sorted_by,
+                                first as u32..past as u32,
+                                span,
+                            );
+                            first = first.max(range.start as usize);
+                            past = past.min(range.end as usize);
+                        }
+                    }
+                    _ => {}
                 }
                 if first < past {
                     ranges_implied.push(implied.of_cell(cell));
-                    if sort_exact && let Some(index) = sort_index {
-                        let chunk = read_column(index, &mut stats)?;
-                        let passes = |row: usize| match value_at(&chunk.column, row) {
+                    if sort_exact {
+                        // A run the sort column was not read for was not searched: its rows
+                        // are not known to pass.
+                        let passes = |sorted_by: &Column, row: usize| match value_at(sorted_by, row)
+                        {
                             Some(ValueRef::Int(value)) if value.unsigned_abs() <= EXACT_KEY_MAX => {
                                 let value = Scalar::Int(value);
                                 sort_filters
@@ -930,7 +941,9 @@ impl Table {
                             }
                             _ => false,
                         };
-                        sort_exact = passes(first) && passes(past - 1);
+                        sort_exact = sorted_by.as_deref().is_some_and(|sorted_by| {
+                            passes(sorted_by, first) && passes(sorted_by, past - 1)
+                        });
                     }
                     ranges.push(first..past);
                 }
