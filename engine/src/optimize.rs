@@ -8,10 +8,10 @@
 //! the table's rows, prices the current layout and the optimizer's best candidate on the
 //! sample and the logged predicates with a [`CostModel`] whose per-value and per-block
 //! costs are fitted to the table's own scans (`ScanCosts`), and rewrites the table when the
-//! candidate is cheaper by the gain asked for. The background compactor runs the
-//! same check on its own every `Options::tune_every` scans, with `Options::relayout_gain`;
-//! a layout an automatic check wrote is provisional until one more check, with the explicit
-//! gain, once the log has renewed its recent predicates (`automatic_check`).
+//! candidate is cheaper by the gain asked for. The background compactor runs the same check
+//! on its own every `Options::tune_every` scans, with `Options::relayout_gain`; a layout an
+//! automatic check wrote is provisional until one more check, with the explicit gain, once
+//! the log has renewed its recent predicates (`automatic_check`).
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -221,9 +221,8 @@ pub struct OptimizeReport {
 }
 
 /// Records a scan's predicate (when it filters) and, when it found every chunk it read
-/// decoded in the cache, its cost (its time, and the values, blocks and `cells` it paid
-/// for); persists the log now and then; returns whether the table is due for an automatic
-/// layout check.
+/// decoded in the cache, its cost; persists the log now and then; returns whether the table
+/// is due for an automatic layout check.
 ///
 /// A scan that decoded chunks paid once for what later scans get from the cache (after an
 /// open or a rewrite); the optimizer prices layouts as the steady state serves them.
@@ -233,7 +232,6 @@ pub(crate) fn record_scan(
     predicate: &Predicate,
     nanos: u64,
     stats: &ScanStats,
-    cells: u64,
 ) -> bool {
     if stats.chunks_decoded == 0 {
         // Priced as the optimizer prices it: per value filtered, on the layout scanned.
@@ -243,8 +241,6 @@ pub(crate) fn record_scan(
             nanos,
             stats.rows_scanned.saturating_mul(columns),
             stats.blocks_scanned,
-            cells,
-            stats.rows_matched,
         );
     }
     if predicate.filters.is_empty() {
@@ -346,20 +342,16 @@ fn sample(db: &DbInner, state: &TableState) -> Result<(Vec<Column>, u64)> {
 /// the optimizer's per-value and per-block costs, measured on this engine, this machine and
 /// this table instead of assumed.
 ///
-/// The rest of a scan's time is priced as the [`CostModel`] prices it by default, and is
-/// taken off before the fit, so the optimizer, which adds it to every estimate, does not
-/// count it twice: its fixed cost, its returned rows' and its visited cells'. The per-cell
-/// cost is not fitted, because one layout's scans cannot measure it: the cells a scan visits
-/// go with its other work. Fitted on lineitem's scans (`layout_bench`), it came out at
-/// 19 ns over the shift scenario's, and below zero over the 96 benchmark queries on each of
-/// two learned grids; the same queries' difference between those grids puts it at 42 ns.
-/// Allowed 65,536 cells and priced at 20 ns a cell, the optimizer chose a 43,521-cell grid
-/// that served them 21% slower (geometric mean) than the 11,521-cell grid it chooses at the
-/// default 100 ns.
+/// The per-cell cost is not fitted, because one layout's scans cannot measure it: the cells
+/// a scan visits go with its other work. Fitted on lineitem's scans (`layout_bench`)
+/// together with the other two, it came out at 19 ns over the shift scenario's, and below
+/// zero over the 96 benchmark queries on each of two learned grids; the same queries'
+/// difference between those grids puts it at 42 ns. Allowed 65,536 cells and priced at
+/// 20 ns a cell, the optimizer chose a 43,521-cell grid that served them 21% slower
+/// (geometric mean) than the 11,521-cell grid it chooses at the default 100 ns.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct ScanCosts {
     scans: u64,
-    /// Sum of the scans' times, less what the defaults price besides values and blocks.
     nanos: f64,
     values: f64,
     blocks: f64,
@@ -382,15 +374,9 @@ const FIT_SCANS_MIN: u64 = 32;
 const FIT_COLLINEAR: f64 = 0.9;
 
 impl ScanCosts {
-    /// Adds one scan: its time, the values it filtered, the blocks it read, the cells it
-    /// visited and the rows it returned.
-    pub(crate) fn record(&mut self, nanos: u64, values: u64, blocks: u64, cells: u64, rows: u64) {
-        let priced = CostModel::default();
-        let t = nanos as f64
-            - priced.per_query_ns
-            - priced.per_match_ns * rows as f64
-            - priced.per_cell_ns * cells as f64;
-        let (v, b) = (values as f64, blocks as f64);
+    /// Adds one scan.
+    pub(crate) fn record(&mut self, nanos: u64, values: u64, blocks: u64) {
+        let (t, v, b) = (nanos as f64, values as f64, blocks as f64);
         self.scans += 1;
         self.nanos += t;
         self.values += v;
@@ -842,19 +828,12 @@ mod tests {
     }
 
     /// Scans whose time is `per_value * values + per_block * blocks`, values and blocks
-    /// varying apart or together, plus what the default model prices besides: its fixed
-    /// cost, a returned row per thousand values, and one cell per block.
+    /// varying apart or together.
     fn costs(scans: &[(u64, u64)], per_value: f64, per_block: f64) -> ScanCosts {
-        let priced = CostModel::default();
         let mut costs = ScanCosts::default();
         for &(values, blocks) in scans {
-            let (rows, cells) = (values / 1_000, blocks);
-            let nanos = per_value * values as f64
-                + per_block * blocks as f64
-                + priced.per_query_ns
-                + priced.per_match_ns * rows as f64
-                + priced.per_cell_ns * cells as f64;
-            costs.record(nanos as u64, values, blocks, cells, rows);
+            let nanos = per_value * values as f64 + per_block * blocks as f64;
+            costs.record(nanos as u64, values, blocks);
         }
         costs
     }
@@ -925,12 +904,11 @@ mod tests {
         let mean = (1.5 * 65_536.0 + 4_000.0) / 65_536.0;
         assert!((model.per_value_ns - mean).abs() < 0.01, "{model:?}");
         // Every scan reads every block of an arrival-order table, however many values it
-        // filters: the fit would charge blocks with what each scan's fixed cost exceeds
-        // the model's by.
+        // filters: the fit would charge blocks with each scan's fixed cost.
         let all_blocks: Vec<(u64, u64)> = (0..64).map(|i| (1_000_000 * (1 + i % 4), 92)).collect();
         let mut fixed = ScanCosts::default();
         for &(values, blocks) in &all_blocks {
-            fixed.record(90_000 + (1.5 * values as f64) as u64, values, blocks, 1, 0);
+            fixed.record(30_000 + (1.5 * values as f64) as u64, values, blocks);
         }
         assert_eq!(fixed.model().per_block_ns, default.per_block_ns);
         // Too few values: the defaults.

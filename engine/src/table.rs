@@ -607,7 +607,6 @@ impl Table {
             &predicate,
             started.elapsed().as_nanos() as u64,
             &result.1,
-            result.2.cells_visited,
         );
         if due {
             self.db.schedule_tuning(&self.state);
