@@ -690,12 +690,12 @@ impl<'a> ByteSource<'a> {
     }
 
     /// The next two bytes, little-endian.
-    pub fn u16(&mut self) -> u16 {
+    fn u16(&mut self) -> u16 {
         u16::from_le_bytes([self.byte(), self.byte()])
     }
 
     /// The next eight bytes, little-endian.
-    pub fn u64(&mut self) -> u64 {
+    fn u64(&mut self) -> u64 {
         let mut bytes = [0u8; 8];
         for byte in &mut bytes {
             *byte = self.byte();

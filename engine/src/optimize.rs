@@ -344,9 +344,9 @@ fn sample(db: &DbInner, state: &TableState) -> Result<(Vec<Column>, u64)> {
 ///
 /// The per-cell cost is not fitted, because one layout's scans cannot measure it: the cells
 /// a scan visits go with its other work. Fitted on lineitem's scans (`layout_bench`)
-/// together with the other two, it came out at 19 ns over the shift scenario's, and below
-/// zero over the 96 benchmark queries on each of two learned grids; the same queries'
-/// difference between those grids puts it at 42 ns. Allowed 65,536 cells and priced at
+/// together with the other two, it came out at 17 and 19 ns over two runs of the shift
+/// scenario, and below zero over the 96 benchmark queries on each of two learned grids;
+/// the same queries' difference between those grids puts it at 42 ns. Allowed 65,536 cells and priced at
 /// 20 ns a cell, the optimizer chose a 43,521-cell grid that served them 21% slower
 /// (geometric mean) than the 11,521-cell grid it chooses at the default 100 ns.
 #[derive(Debug, Clone, Default, PartialEq)]

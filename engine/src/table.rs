@@ -903,7 +903,8 @@ impl Table {
                     continue;
                 };
                 // Narrowed by the block's position model, or by a search of the run for each
-                // of its narrowing's spans (one per filter on the sort column).
+                // of its narrowing's spans (one per filter on the sort column); the sort
+                // column is read only for blocks without a model.
                 match (&model, sort_column, &sorted_by) {
                     (Some(model), Some(sort_column), _) => {
                         for filter in pruning.filters_on(sort_column) {
@@ -912,7 +913,7 @@ impl Table {
                             past = past.min(range.end as usize);
                         }
                     }
-                    (None, Some(_), Some(sorted_by)) => {
+                    (_, _, Some(sorted_by)) => {
                         for span in spans {
                             let range = tessera_layout::narrow_sorted_span(
                                 sorted_by,
