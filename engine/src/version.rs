@@ -252,6 +252,7 @@ mod loom_tests {
             writer.join().unwrap();
             // Once every reader is gone, everything retired is reclaimed.
             reclaim(&set, &deleted);
+            assert_eq!(set.retired(), 0);
             let mut deleted = deleted.lock().unwrap().clone();
             deleted.sort_unstable();
             assert_eq!(deleted, vec![1, 2, 3]);
@@ -283,6 +284,7 @@ mod loom_tests {
                 thread.join().unwrap();
             }
             reclaim(&set, &deleted);
+            assert_eq!(set.retired(), 0);
             assert_eq!(*deleted.lock().unwrap(), vec![1]);
         });
     }
