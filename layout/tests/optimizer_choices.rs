@@ -127,23 +127,34 @@ fn workload(columns: &[Column], random: &mut Random, count: usize) -> Vec<Predic
         .collect()
 }
 
-#[test]
-fn learned_layout_beats_every_baseline_on_selective_ranges() {
+/// The lineitem-like table's sample and a workload of selective ranges on it.
+fn selective_ranges() -> (Vec<String>, Vec<Column>, Vec<Predicate>) {
     let mut random = Random(42);
     let (names, columns) = table(16_000, &mut random);
-    let sample = ColumnSet::new(&names, &columns).unwrap();
     let queries = workload(&columns, &mut random, 120);
+    (names, columns, queries)
+}
+
+/// The sample stands for 6M rows, in cells of 2,000 rows at least (3,000 cells at most).
+fn six_million_rows() -> Constraints {
+    Constraints {
+        table_rows: 6_000_000,
+        cell_rows_min: 2_000,
+        ..Constraints::default()
+    }
+}
+
+#[test]
+fn learned_layout_beats_every_baseline_on_selective_ranges() {
+    let (names, columns, queries) = selective_ranges();
+    let sample = ColumnSet::new(&names, &columns).unwrap();
     let cost = CostModel {
         per_block_ns: 2_000.0,
         per_cell_ns: 500.0,
         block_rows: 8_192,
         ..CostModel::default()
     };
-    let constraints = Constraints {
-        table_rows: 6_000_000,
-        cell_rows_min: 2_000,
-        ..Constraints::default()
-    };
+    let constraints = six_million_rows();
     let started = Instant::now();
     let report = optimize_with_report(&sample, &queries, &cost, &constraints);
     let elapsed = started.elapsed();
@@ -259,11 +270,7 @@ fn skew_that_differs_by_region_gets_a_grid_tree() {
         block_rows: 8_192,
         ..CostModel::default()
     };
-    let constraints = Constraints {
-        table_rows: 6_000_000,
-        cell_rows_min: 2_000,
-        ..Constraints::default()
-    };
+    let constraints = six_million_rows();
     let report = optimize_with_report(&sample, &queries, &cost, &constraints);
     for (candidate, estimate) in &report.candidates {
         eprintln!(
@@ -293,15 +300,9 @@ fn skew_that_differs_by_region_gets_a_grid_tree() {
 /// it priced 19% above the mapped 2,881-cell grid it chose at 1 ns per value.
 #[test]
 fn no_choice_is_dearer_than_the_choice_for_other_costs() {
-    let mut random = Random(42);
-    let (names, columns) = table(16_000, &mut random);
+    let (names, columns, queries) = selective_ranges();
     let sample = ColumnSet::new(&names, &columns).unwrap();
-    let queries = workload(&columns, &mut random, 120);
-    let constraints = Constraints {
-        table_rows: 6_000_000,
-        cell_rows_min: 2_000,
-        ..Constraints::default()
-    };
+    let constraints = six_million_rows();
     let costs = [0.5, 1.0].map(|per_value_ns| CostModel {
         per_value_ns,
         block_rows: 65_536,
