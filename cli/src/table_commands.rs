@@ -190,12 +190,7 @@ pub fn optimize(db: &Db, name: &str, out: &mut dyn Write, progress: &Progress) -
     ]);
     text.push_str(&grid.to_string());
     text.push('\n');
-    text.push_str(&format!(
-        "costs used: {:.2} ns per value filtered, {:.1} us per block, {:.0} ns per cell\n",
-        report.cost_model.per_value_ns,
-        report.cost_model.per_block_ns / 1e3,
-        report.cost_model.per_cell_ns
-    ));
+    text.push_str(&format!("costs used: {}\n", report.cost_model));
     match &report.relayout {
         Some(relayout) => text.push_str(&format!(
             "rewrote {} rows into layout version {} ({} blocks, were {}) in {:.2} s; it is live\n",

@@ -346,9 +346,10 @@ fn sample(db: &DbInner, state: &TableState) -> Result<(Vec<Column>, u64)> {
 /// a scan visits go with its other work. Fitted on lineitem's scans (`layout_bench`)
 /// together with the other two, it came out at 17 and 19 ns over two runs of the shift
 /// scenario, and below zero over the 96 benchmark queries on each of two learned grids;
-/// the same queries' difference between those grids puts it at 42 ns. Allowed 65,536 cells and priced at
-/// 20 ns a cell, the optimizer chose a 43,521-cell grid that served them 21% slower
-/// (geometric mean) than the 11,521-cell grid it chooses at the default 100 ns.
+/// the same queries' difference between those grids puts it at 42 ns. Allowed 65,536
+/// cells and priced at 20 ns a cell, the optimizer chose a 43,521-cell grid that served
+/// them 21% slower (geometric mean) than the 11,521-cell grid it chooses at the default
+/// 100 ns.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct ScanCosts {
     scans: u64,

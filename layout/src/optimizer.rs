@@ -89,6 +89,19 @@ impl Default for CostModel {
     }
 }
 
+impl std::fmt::Display for CostModel {
+    /// The costs that tell layouts apart, as reports print them.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:.2} ns per value filtered, {:.1} us per block, {:.0} ns per cell",
+            self.per_value_ns,
+            self.per_block_ns / 1e3,
+            self.per_cell_ns
+        )
+    }
+}
+
 /// Bounds on the layouts the optimizer may choose and on its own work.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Constraints {
@@ -1805,6 +1818,19 @@ mod tests {
             "a pass over the rows"
         );
         assert_eq!(filtered_columns(&Predicate::all(), None), 1);
+    }
+
+    #[test]
+    fn cost_models_print_the_costs_that_tell_layouts_apart() {
+        let cost = CostModel {
+            per_value_ns: 0.474,
+            per_block_ns: 15_820.0,
+            ..CostModel::default()
+        };
+        assert_eq!(
+            cost.to_string(),
+            "0.47 ns per value filtered, 15.8 us per block, 100 ns per cell"
+        );
     }
 
     #[test]

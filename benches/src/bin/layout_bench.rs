@@ -59,8 +59,8 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use clap::Parser;
 use tessera::block::BLOCK_ROWS;
 use tessera::{
-    ColumnFilter, CostModel, Db, DimensionMode, DimensionSpec, GridSpec, LayoutChoice, Options,
-    Predicate, Range, Scalar, ScanRequest, Table, TableOptions, Term,
+    ColumnFilter, Db, DimensionMode, DimensionSpec, GridSpec, LayoutChoice, Options, Predicate,
+    Range, Scalar, ScanRequest, Table, TableOptions, Term,
 };
 use tessera_benches::{Rng, percentile_micros, quantile};
 use tpchgen::generators::LineItemGenerator;
@@ -1076,7 +1076,7 @@ fn layouts(
         match &choice {
             None => {
                 let report = table.optimize()?;
-                eprintln!("   priced at {}", priced(&report.cost_model));
+                eprintln!("   priced at {}", report.cost_model);
                 if report.relayout.is_none() {
                     eprintln!(
                         "   the optimizer kept {} (candidate {})",
@@ -1385,7 +1385,7 @@ fn shift(
     let check = table.optimize()?;
     eprintln!(
         "   explicit check, priced at {}: current {:.0} ns/query (overhead {:.2}), candidate {:.0} ns/query (overhead {:.2}), rewritten: {}",
-        priced(&check.cost_model),
+        check.cost_model,
         check.before.cost_ns,
         check.before.scan_overhead(),
         check.after.cost_ns,
@@ -1448,16 +1448,6 @@ fn shift(
         cold_read_p50_ms: percentile_micros(&cold_reads, 0.5) / 1e3,
         cold_read_max_ms: cold_reads.last().map_or(0.0, |d| d.as_secs_f64() * 1e3),
     })
-}
-
-/// The costs an optimization priced layouts with.
-fn priced(cost: &CostModel) -> String {
-    format!(
-        "{:.2} ns per value, {:.1} us per block, {:.0} ns per cell",
-        cost.per_value_ns,
-        cost.per_block_ns / 1e3,
-        cost.per_cell_ns
-    )
 }
 
 /// Waits until no re-layout runs and a queued layout check had its chance to start.
