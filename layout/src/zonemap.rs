@@ -224,11 +224,26 @@ pub fn narrow_sorted_span(column: &Column, rows: RowRange<u32>, span: &Span) -> 
     // Integers without nulls, the common sort column: searched on the slice itself.
     if let (ColumnValues::Int(values), None) = (column.values(), column.validity()) {
         let run = values.get(start..end).unwrap_or_default();
+        // Values this close to 0 are their keys exactly, so each key bound is an integer
+        // bound: the searches compare integers, not each value converted to a key.
+        let exact =
+            |value: Option<&i64>| value.is_some_and(|value| value.unsigned_abs() <= EXACT_INT);
+        let exact = exact(run.first()) && exact(run.last());
         for &(low, high) in &span.intervals {
-            let low_row = interpolated_partition_point(run, |value| value < low, low);
+            let low_row = if exact {
+                let below = int_below(low);
+                interpolated_partition_point(run, |value| value < below, low)
+            } else {
+                interpolated_partition_point(run, |value| (value as f64) < low, low)
+            };
             let rest = run.get(low_row..).unwrap_or_default();
-            let high_row =
-                low_row + interpolated_partition_point(rest, |value| value <= high, high);
+            let high_row = low_row
+                + if exact {
+                    let most = int_at_most(high);
+                    interpolated_partition_point(rest, |value| value <= most, high)
+                } else {
+                    interpolated_partition_point(rest, |value| value as f64 <= high, high)
+                };
             if low_row < high_row {
                 first = first.min(start + low_row);
                 past = past.max(start + high_row);
@@ -256,6 +271,41 @@ pub fn narrow_sorted_span(column: &Column, rows: RowRange<u32>, span: &Span) -> 
         rows.start..rows.start
     } else {
         first as u32..past as u32
+    }
+}
+
+/// Integers whose keys (`value as f64`) are the integers themselves: every one up to 2^53.
+const EXACT_INT: u64 = 1 << 53;
+
+/// The integer `t` with `value < t` exactly when `(value as f64) < key`, for every `value`
+/// within [`EXACT_INT`] of 0.
+fn int_below(key: f64) -> i64 {
+    let limit = EXACT_INT as f64;
+    if key.is_nan() {
+        // No value is below NaN.
+        i64::MIN
+    } else if key > limit {
+        EXACT_INT as i64 + 1
+    } else if key < -limit {
+        -(EXACT_INT as i64)
+    } else {
+        // Within ±2^53 the ceiling is an integer f64 converts exactly.
+        key.ceil() as i64
+    }
+}
+
+/// The integer `t` with `value <= t` exactly when `(value as f64) <= key`, for every `value`
+/// within [`EXACT_INT`] of 0.
+fn int_at_most(key: f64) -> i64 {
+    let limit = EXACT_INT as f64;
+    if key.is_nan() {
+        i64::MIN
+    } else if key >= limit {
+        EXACT_INT as i64
+    } else if key < -limit {
+        -(EXACT_INT as i64) - 1
+    } else {
+        key.floor() as i64
     }
 }
 
@@ -335,20 +385,21 @@ pub fn prefetch_sorted_spans(column: &Column, runs: &[(RowRange<u32>, &Span)]) {
     std::hint::black_box(sum);
 }
 
-/// `run.partition_point(|value| below(value as f64))` for ascending `run`, searched from the
-/// position `key` interpolates to between the run's ends, then galloping outwards: the sort
+/// `run.partition_point(|&value| below(value))` for ascending `run` and `below` true up to
+/// some value and false from there (`key`'s bound), searched from the position `key`
+/// interpolates to between the run's ends, then galloping outwards: the sort
 /// column of a cell is spread about evenly between its ends far more often than not, and a
 /// search that starts near the answer touches a cache line or two where a binary search of a
 /// run of thousands touches a dozen.
-fn interpolated_partition_point(run: &[i64], below: impl Fn(f64) -> bool, key: f64) -> usize {
-    let holds = |index: usize| run.get(index).is_some_and(|&value| below(value as f64));
+fn interpolated_partition_point(run: &[i64], below: impl Fn(i64) -> bool, key: f64) -> usize {
+    let holds = |index: usize| run.get(index).is_some_and(|&value| below(value));
     let (Some(&first), Some(&last)) = (run.first(), run.last()) else {
         return 0;
     };
-    if !below(first as f64) {
+    if !below(first) {
         return 0;
     }
-    if below(last as f64) {
+    if below(last) {
         return run.len();
     }
     // Here the answer lies in 1..len: `holds(0)` and `!holds(len - 1)`.
@@ -382,7 +433,7 @@ fn interpolated_partition_point(run: &[i64], below: impl Fn(f64) -> bool, key: f
         + run
             .get(low + 1..high)
             .unwrap_or_default()
-            .partition_point(|&value| below(value as f64))
+            .partition_point(|&value| below(value))
 }
 
 /// The first row of `rows` for which `reached` holds, `rows.end` if none; `reached` must
@@ -438,12 +489,12 @@ mod tests {
             run.sort_unstable();
             let strict = run.partition_point(|&value| (value as f64) < key);
             proptest::prop_assert_eq!(
-                interpolated_partition_point(&run, |value| value < key, key),
+                interpolated_partition_point(&run, |value| (value as f64) < key, key),
                 strict
             );
             let inclusive = run.partition_point(|&value| (value as f64) <= key);
             proptest::prop_assert_eq!(
-                interpolated_partition_point(&run, |value| value <= key, key),
+                interpolated_partition_point(&run, |value| value as f64 <= key, key),
                 inclusive
             );
         }
@@ -604,6 +655,38 @@ mod tests {
             "no key between 1 and 5"
         );
         assert!(model.narrow(&filter(5, 5)).len() < 1_667 + 48);
+    }
+
+    proptest::proptest! {
+        /// The integer bounds a key gives agree with comparing each value's key, for every
+        /// value within 2^53 of 0, whatever the key: fractional, huge, infinite or NaN.
+        #[test]
+        fn integer_bounds_compare_as_keys_do(
+            value in proptest::prop_oneof![
+                -1_000i64..1_000,
+                -(1i64 << 53)..=(1i64 << 53),
+                proptest::strategy::Just(1i64 << 53),
+                proptest::strategy::Just(-(1i64 << 53)),
+            ],
+            key in proptest::prop_oneof![
+                -1_000.0f64..1_000.0,
+                -1e19f64..1e19,
+                proptest::strategy::Just(f64::INFINITY),
+                proptest::strategy::Just(f64::NEG_INFINITY),
+                proptest::strategy::Just(f64::NAN),
+                proptest::strategy::Just(9_007_199_254_740_992.0),
+                proptest::strategy::Just(-9_007_199_254_740_992.0),
+                proptest::strategy::Just(9_007_199_254_740_993.5),
+            ],
+            nudge in -2i64..=2,
+        ) {
+            // Keys right at an integer, and either side of it, as well as anywhere.
+            let keys = [key, key.round() + nudge as f64 * 0.5];
+            for key in keys {
+                proptest::prop_assert_eq!(value < int_below(key), (value as f64) < key);
+                proptest::prop_assert_eq!(value <= int_at_most(key), (value as f64) <= key);
+            }
+        }
     }
 
     #[test]
