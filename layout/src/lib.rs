@@ -50,6 +50,7 @@ pub mod fuzz;
 pub mod grid;
 pub mod keys;
 pub mod layout;
+mod matches;
 pub mod optimizer;
 pub mod partition;
 pub mod predicate;

@@ -38,8 +38,9 @@ use tessera_codecs::{Column, ColumnValues, PhysicalKind};
 use crate::cdf::CdfModel;
 use crate::curve::{Curve, CurveLayout};
 use crate::grid::{Dimension, Grid, GridSpec, MAX_GRID_DIMENSIONS, Mapping, Split};
-use crate::keys::{Span, column_keys, is_valid, scalar_at};
+use crate::keys::{Span, column_keys, is_valid};
 use crate::layout::{ColumnSet, InsertionOrder, Layout, LayoutError, MAX_CELLS};
+use crate::matches::count_matches;
 use crate::partition::{Partitioner, distinct_values};
 use crate::predicate::{Predicate, Scalar};
 use crate::sorted::Sorted;
@@ -460,7 +461,7 @@ impl Context {
             value_indexes: Default::default(),
         };
         ColumnSet::new(&context.names, &context.columns)?;
-        let matched = context.matching_rows();
+        let matched = count_matches(&context.names, &context.columns, &context.workload);
         Ok(Self { matched, ..context })
     }
 
@@ -478,40 +479,6 @@ impl Context {
 
     fn rows(&self) -> usize {
         self.columns.first().map_or(0, Column::len)
-    }
-
-    /// Sample rows matching each query, by a full scan.
-    fn matching_rows(&self) -> Vec<f64> {
-        let rows = self.rows();
-        let mut values: HashMap<&str, Vec<Option<Scalar>>> = HashMap::new();
-        for predicate in &self.workload {
-            for filter in &predicate.filters {
-                if let Some(column) = self.column(&filter.column)
-                    && !values.contains_key(filter.column.as_str())
-                {
-                    let all = (0..rows).map(|row| scalar_at(column, row)).collect();
-                    values.insert(filter.column.as_str(), all);
-                }
-            }
-        }
-        self.workload
-            .iter()
-            .map(|predicate| {
-                (0..rows)
-                    .filter(|&row| {
-                        predicate.filters.iter().all(|filter| {
-                            match values.get(filter.column.as_str()) {
-                                Some(column) => {
-                                    filter.matches(column.get(row).and_then(Option::as_ref))
-                                }
-                                // A column the table lacks reads as null.
-                                None => filter.matches(None),
-                            }
-                        })
-                    })
-                    .count() as f64
-            })
-            .collect()
     }
 
     fn budget_left(&self) -> bool {

@@ -87,22 +87,34 @@ impl Range {
 
     /// Whether `value` lies in the range (a value of another kind never does).
     pub fn contains(&self, value: &Scalar) -> bool {
-        let above_low = match &self.low {
+        self.above_low(value) && self.below_high(value)
+    }
+
+    /// Whether `value` satisfies the lower end (a bounded end is never satisfied by a value of
+    /// another kind). Over the values of any one kind, in ascending order, it is false and
+    /// then true.
+    pub fn above_low(&self, value: &Scalar) -> bool {
+        match &self.low {
             Bound::Unbounded => true,
             Bound::Included(low) => matches!(
                 value.compare(low),
                 Some(Ordering::Greater | Ordering::Equal)
             ),
             Bound::Excluded(low) => matches!(value.compare(low), Some(Ordering::Greater)),
-        };
-        let below_high = match &self.high {
+        }
+    }
+
+    /// Whether `value` satisfies the upper end (a bounded end is never satisfied by a value of
+    /// another kind). Over the values of any one kind, in ascending order, it is true and
+    /// then false.
+    pub fn below_high(&self, value: &Scalar) -> bool {
+        match &self.high {
             Bound::Unbounded => true,
             Bound::Included(high) => {
                 matches!(value.compare(high), Some(Ordering::Less | Ordering::Equal))
             }
             Bound::Excluded(high) => matches!(value.compare(high), Some(Ordering::Less)),
-        };
-        above_low && below_high
+        }
     }
 
     /// Whether no value can lie in the range (its ends cross, or meet with one excluded).
