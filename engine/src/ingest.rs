@@ -44,6 +44,44 @@ impl IndexEntries {
         self.ends.is_empty()
     }
 
+    /// The entries' indexes in key order; among equal keys the last pushed comes last, so it
+    /// is the one written.
+    ///
+    /// Each entry is sorted by 8 bytes of its key as one integer, next to its index: the
+    /// bytes after those every key shares (a pass's keys all start with the same table id
+    /// and layout version). The keys themselves are read only where those integers tie: a
+    /// sort of indexes that compared keys through `ends` and `keys` took 10 s of a 6M-row
+    /// re-layout.
+    fn sorted(&self) -> Vec<usize> {
+        let first = self.key(0);
+        let mut shared = first.len();
+        for index in 1..self.len() {
+            let key = self.key(index);
+            shared = first
+                .iter()
+                .zip(key)
+                .take(shared)
+                .take_while(|(a, b)| a == b)
+                .count();
+            if shared == 0 {
+                break;
+            }
+        }
+        let mut order: Vec<(u64, usize)> = (0..self.len())
+            .map(|index| {
+                let rest = self.key(index).get(shared..).unwrap_or_default();
+                (key_prefix(rest), index)
+            })
+            .collect();
+        order.sort_unstable_by(|&(prefix_a, a), &(prefix_b, b)| {
+            prefix_a
+                .cmp(&prefix_b)
+                .then_with(|| self.key(a).cmp(self.key(b)))
+                .then(a.cmp(&b))
+        });
+        order.into_iter().map(|(_, index)| index).collect()
+    }
+
     fn key(&self, index: usize) -> &[u8] {
         let start = match index.checked_sub(1) {
             Some(previous) => self.ends.get(previous).copied().unwrap_or(0),
@@ -54,6 +92,17 @@ impl IndexEntries {
     }
 }
 
+/// A key's first 8 bytes, zero-padded, as a big-endian integer: a smaller prefix means a
+/// smaller key (a shorter key padded with zeros is a prefix of the longer one, or differs
+/// from it where both have bytes).
+fn key_prefix(key: &[u8]) -> u64 {
+    let mut bytes = [0u8; 8];
+    for (byte, &value) in bytes.iter_mut().zip(key) {
+        *byte = value;
+    }
+    u64::from_be_bytes(bytes)
+}
+
 /// Sorts the entries, writes them as SST files and ingests them into `pk_index`. Of entries
 /// with equal keys the last pushed wins.
 pub(crate) fn ingest_index(db: &DbInner, table: &str, entries: &IndexEntries) -> Result<()> {
@@ -61,9 +110,7 @@ pub(crate) fn ingest_index(db: &DbInner, table: &str, entries: &IndexEntries) ->
         return Ok(());
     }
     let _span = tracing::debug_span!("ingest_index", table, entries = entries.len()).entered();
-    let mut order: Vec<usize> = (0..entries.len()).collect();
-    // Stable: among equal keys the last pushed stays last, and only it is written.
-    order.sort_by(|&a, &b| entries.key(a).cmp(entries.key(b)));
+    let order = entries.sorted();
     let directory = db.path.join(INGEST_DIR);
     std::fs::create_dir_all(&directory).map_err(|source| Error::Io {
         operation: format!("creating {}", directory.display()),
@@ -172,5 +219,30 @@ mod tests {
         assert_eq!(entries.key(1), b"");
         assert_eq!(entries.key(2), b"abc");
         assert_eq!(entries.key(3), b"");
+    }
+
+    proptest::proptest! {
+        /// The order agrees with a stable sort of the keys, on keys that all share a prefix,
+        /// share further prefixes of every length, end in zero bytes and repeat.
+        #[test]
+        fn sorted_agrees_with_a_stable_sort_of_the_keys(
+            shared in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..12),
+            suffixes in proptest::collection::vec(
+                proptest::collection::vec(proptest::sample::select(vec![0u8, 0, 1, 1, 255]), 0..12),
+                0..200,
+            ),
+        ) {
+            let keys: Vec<Vec<u8>> = suffixes
+                .iter()
+                .map(|suffix| [shared.as_slice(), suffix].concat())
+                .collect();
+            let mut entries = IndexEntries::default();
+            for (index, key) in keys.iter().enumerate() {
+                entries.push(key, [index as u8; 12]);
+            }
+            let mut expected: Vec<usize> = (0..keys.len()).collect();
+            expected.sort_by(|&a, &b| keys[a].cmp(&keys[b]));
+            proptest::prop_assert_eq!(entries.sorted(), expected);
+        }
     }
 }
