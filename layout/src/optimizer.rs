@@ -39,7 +39,7 @@ use crate::cdf::CdfModel;
 use crate::curve::{Curve, CurveLayout};
 use crate::grid::{Dimension, Grid, GridSpec, MAX_GRID_DIMENSIONS, Mapping, Split};
 use crate::keys::{Span, column_keys, is_valid};
-use crate::layout::{ColumnSet, InsertionOrder, Layout, LayoutError, MAX_CELLS};
+use crate::layout::{CellId, ColumnSet, InsertionOrder, Layout, LayoutError, MAX_CELLS};
 use crate::matches::count_matches;
 use crate::partition::{Partitioner, distinct_values};
 use crate::predicate::{Predicate, Scalar};
@@ -748,6 +748,9 @@ impl Context {
             // Cells come in ascending order, so a block several small cells share is
             // counted once: the last block counted is remembered.
             let mut last_block: Option<usize> = None;
+            // The narrowed sort-column span of each narrowing representative met so far: cells
+            // sharing one share the narrowing, which is built once, as a scan does.
+            let mut narrowings: Vec<(CellId, Option<Span>)> = Vec::new();
             for range in layout.cells(predicate) {
                 for cell in range {
                     let (Some(&start), Some(&end)) =
@@ -760,13 +763,22 @@ impl Context {
                     }
                     let cell_keys = keys.get(start..end).unwrap_or_default();
                     // The layout may imply more on the sort column for this cell.
-                    let narrowed = layout.narrowing(predicate, cell);
-                    let narrowing = if narrowed.filters.len() == predicate.filters.len() {
-                        plain.clone()
-                    } else {
-                        sort_span(&narrowed)
-                    };
-                    let in_range = match &narrowing {
+                    let representative = layout.narrowing_representative(cell);
+                    let known = narrowings
+                        .iter()
+                        .position(|&(known, _)| known == representative);
+                    let index = known.unwrap_or_else(|| {
+                        let narrowed = layout.narrowing(predicate, cell);
+                        let span = if narrowed.filters.len() == predicate.filters.len() {
+                            plain.clone()
+                        } else {
+                            sort_span(&narrowed)
+                        };
+                        narrowings.push((representative, span));
+                        narrowings.len() - 1
+                    });
+                    let narrowing = narrowings.get(index).and_then(|(_, span)| span.as_ref());
+                    let in_range = match narrowing {
                         None => cell_keys.len(),
                         Some(span) => {
                             let nulls = if span.null {
