@@ -9,23 +9,16 @@ use std::collections::HashMap;
 use tessera_codecs::Column;
 
 use crate::keys::scalar_at;
+use crate::layout::ColumnSet;
 use crate::predicate::{ColumnFilter, Predicate, Scalar, Term};
 
 /// Sample rows matching each query of `workload`, in its order; a column the sample lacks
 /// reads as null. Equal to counting the rows for which [`Predicate::matches`] holds.
-pub(crate) fn count_matches(
-    names: &[String],
-    columns: &[Column],
-    workload: &[Predicate],
-) -> Vec<f64> {
-    let rows = columns.first().map_or(0, Column::len);
+pub(crate) fn count_matches(sample: &ColumnSet<'_>, workload: &[Predicate]) -> Vec<f64> {
+    let rows = sample.rows();
     let mut orders: HashMap<&str, ValueOrder> = HashMap::new();
     for filter in workload.iter().flat_map(|predicate| &predicate.filters) {
-        let column = names
-            .iter()
-            .position(|name| *name == filter.column)
-            .and_then(|index| columns.get(index));
-        if let Some(column) = column
+        if let Ok(column) = sample.column(&filter.column)
             && !orders.contains_key(filter.column.as_str())
         {
             orders.insert(filter.column.as_str(), ValueOrder::new(column));
@@ -80,8 +73,6 @@ struct ValueOrder {
     values: Vec<Option<Scalar>>,
     /// Row numbers: the nulls' first, then the others by ascending value.
     order: Vec<usize>,
-    /// The non-null values in ascending order; `sorted[i]` is row `order[nulls + i]`'s.
-    sorted: Vec<Scalar>,
     nulls: usize,
 }
 
@@ -101,15 +92,10 @@ impl ValueOrder {
             .iter()
             .take_while(|(value, _)| value.is_none())
             .count();
-        let sorted = pairs
-            .iter()
-            .filter_map(|(value, _)| value.cloned())
-            .collect();
         let order = pairs.iter().map(|&(_, row)| row).collect();
         Self {
             values,
             order,
-            sorted,
             nulls,
         }
     }
@@ -123,9 +109,9 @@ impl ValueOrder {
                 Term::IsNull => (0, self.nulls),
                 Term::IsNotNull => (self.nulls, self.order.len()),
                 Term::Range(range) => {
-                    let start = self.sorted.partition_point(|value| !range.above_low(value));
-                    let end = self.sorted.partition_point(|value| range.below_high(value));
-                    (self.nulls + start, self.nulls + end.max(start))
+                    let start = self.partition_point(|value| !range.above_low(value));
+                    let end = self.partition_point(|value| range.below_high(value));
+                    (start, end.max(start))
                 }
             })
             .filter(|(start, end)| start < end)
@@ -139,6 +125,19 @@ impl ValueOrder {
             }
         }
         merged
+    }
+
+    /// The position in `order`, at or past the nulls, of the first non-null value for which
+    /// `holds` is false; `holds` must be true and then false in ascending order.
+    fn partition_point(&self, holds: impl Fn(&Scalar) -> bool) -> usize {
+        let non_null = self.order.get(self.nulls..).unwrap_or_default();
+        self.nulls
+            + non_null.partition_point(|&row| {
+                self.values
+                    .get(row)
+                    .and_then(Option::as_ref)
+                    .is_some_and(&holds)
+            })
     }
 }
 
@@ -241,7 +240,7 @@ mod tests {
             workload in prop::collection::vec(predicate(), 1..6),
         ) {
             let (names, columns) = sample(&rows);
-            let counted = count_matches(&names, &columns, &workload);
+            let counted = count_matches(&ColumnSet::new(&names, &columns).unwrap(), &workload);
             let expected: Vec<f64> = workload
                 .iter()
                 .map(|predicate| {
@@ -271,6 +270,7 @@ mod tests {
             }],
         };
         let workload = [on_missing(Term::IsNull), on_missing(Term::IsNotNull)];
-        assert_eq!(count_matches(&names, &columns, &workload), [2.0, 0.0]);
+        let set = ColumnSet::new(&names, &columns).unwrap();
+        assert_eq!(count_matches(&set, &workload), [2.0, 0.0]);
     }
 }

@@ -461,7 +461,7 @@ impl Context {
             value_indexes: Default::default(),
         };
         ColumnSet::new(&context.names, &context.columns)?;
-        let matched = count_matches(&context.names, &context.columns, &context.workload);
+        let matched = count_matches(&context.set(), &context.workload);
         Ok(Self { matched, ..context })
     }
 
