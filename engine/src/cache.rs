@@ -31,6 +31,19 @@ pub(crate) struct Chunk {
 }
 
 impl Chunk {
+    /// The chunk as an ascending integer run for the layout's searches, when it is an
+    /// integer column without nulls: through its offsets when it has them (2 to 8 times
+    /// fewer bytes to touch), else its values.
+    pub(crate) fn sorted_ints(&self) -> Option<tessera_layout::SortedInts<'_>> {
+        let values = tessera_layout::SortedInts::of(&self.column)?;
+        Some(
+            self.offsets
+                .as_ref()
+                .and_then(Offsets::sorted_ints)
+                .unwrap_or(values),
+        )
+    }
+
     /// The chunk of `column`, with its offsets or codes made now.
     pub(crate) fn new(column: Column) -> Self {
         let offsets = Offsets::of(&column);

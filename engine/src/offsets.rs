@@ -11,6 +11,7 @@
 //! `least + offset`, exact because it is the value the offset was made from.
 
 use tessera_codecs::{Column, ColumnValues, Picked};
+use tessera_layout::SortedInts;
 
 /// The offsets of one chunk's values from its least present value.
 #[derive(Debug)]
@@ -76,6 +77,18 @@ impl Offsets {
 
     pub(crate) fn values(&self) -> &OffsetValues {
         &self.values
+    }
+
+    /// The offsets as [`SortedInts`] of an integer column, each row's value `base + offset`;
+    /// `None` when the base does not fit 64 bits. Meaningful only for a chunk of integers
+    /// (a decimal's offsets count units of its scale).
+    pub(crate) fn sorted_ints(&self) -> Option<SortedInts<'_>> {
+        let base = i64::try_from(self.base).ok()?;
+        Some(match &self.values {
+            OffsetValues::U8(offsets) => SortedInts::U8 { base, offsets },
+            OffsetValues::U16(offsets) => SortedInts::U16 { base, offsets },
+            OffsetValues::U32(offsets) => SortedInts::U32 { base, offsets },
+        })
     }
 
     /// Bytes the offsets take.

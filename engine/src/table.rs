@@ -869,7 +869,7 @@ impl Table {
             // on it: once for the block, not once a run. Runs searched one after another
             // each wait on memory for their first reads; those reads are issued for all of
             // the block's runs first, to overlap.
-            let mut sorted_by: Option<Arc<Column>> = None;
+            let mut sorted_by: Option<Arc<Chunk>> = None;
             if let (Some(_), None, Some(index)) = (sort_column, &model, sort_index)
                 && block.runs.len() > 1
             {
@@ -883,10 +883,23 @@ impl Table {
                     .collect();
                 if !runs.is_empty() {
                     let chunk = read_column(index, &mut stats)?;
-                    tessera_layout::prefetch_sorted_spans(&chunk.column, &runs);
-                    sorted_by = Some(Arc::clone(&chunk.column));
+                    match chunk.sorted_ints() {
+                        Some(ints) => tessera_layout::prefetch_sorted_ints(ints, &runs),
+                        None => tessera_layout::prefetch_sorted_spans(&chunk.column, &runs),
+                    }
+                    sorted_by = Some(chunk);
                 }
             }
+            let sorted_ints = sorted_by.as_deref().and_then(Chunk::sorted_ints);
+            // The sort column's value at a row, for the exactness check below.
+            let sort_value = |row: usize| match (sorted_ints, sorted_by.as_deref()) {
+                (Some(ints), _) => ints.value(row),
+                (None, Some(chunk)) => match value_at(&chunk.column, row) {
+                    Some(ValueRef::Int(value)) => Some(value),
+                    _ => None,
+                },
+                (None, None) => None,
+            };
             let mut ranges: Vec<std::ops::Range<usize>> = Vec::with_capacity(block.runs.len());
             // Per range: the filters its cell's partition implies, which need not run on it.
             let mut ranges_implied: Vec<u64> = Vec::with_capacity(block.runs.len());
@@ -915,11 +928,15 @@ impl Table {
                     }
                     (_, _, Some(sorted_by)) => {
                         for span in spans {
-                            let range = tessera_layout::narrow_sorted_span(
-                                sorted_by,
-                                first as u32..past as u32,
-                                span,
-                            );
+                            let rows = first as u32..past as u32;
+                            let range = match sorted_ints {
+                                Some(ints) => tessera_layout::narrow_sorted_ints(ints, rows, span),
+                                None => tessera_layout::narrow_sorted_span(
+                                    &sorted_by.column,
+                                    rows,
+                                    span,
+                                ),
+                            };
                             first = first.max(range.start as usize);
                             past = past.min(range.end as usize);
                         }
@@ -931,9 +948,8 @@ impl Table {
                     if sort_exact {
                         // A run the sort column was not read for was not searched: its rows
                         // are not known to pass.
-                        let passes = |sorted_by: &Column, row: usize| match value_at(sorted_by, row)
-                        {
-                            Some(ValueRef::Int(value)) if value.unsigned_abs() <= EXACT_KEY_MAX => {
+                        let passes = |row: usize| match sort_value(row) {
+                            Some(value) if value.unsigned_abs() <= EXACT_KEY_MAX => {
                                 let value = Scalar::Int(value);
                                 sort_filters
                                     .iter()
@@ -941,9 +957,7 @@ impl Table {
                             }
                             _ => false,
                         };
-                        sort_exact = sorted_by.as_deref().is_some_and(|sorted_by| {
-                            passes(sorted_by, first) && passes(sorted_by, past - 1)
-                        });
+                        sort_exact = passes(first) && passes(past - 1);
                     }
                     ranges.push(first..past);
                 }

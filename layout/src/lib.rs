@@ -74,4 +74,7 @@ pub use sort::{LearnedSorter, learned_sort_i64, sort_permutation, sort_permutati
 pub use sorted::Sorted;
 pub use tree::{GridTree, TreeNode};
 pub use workload::{Workload, decode_predicate, encode_predicate};
-pub use zonemap::{PositionModel, narrow_sorted, narrow_sorted_span, prefetch_sorted_spans};
+pub use zonemap::{
+    PositionModel, SortedInts, narrow_sorted, narrow_sorted_ints, narrow_sorted_span,
+    prefetch_sorted_ints, prefetch_sorted_spans,
+};
