@@ -10,7 +10,7 @@ use tessera_codecs::decode_block;
 use tessera_codecs::fuzz::{decode_untrusted, roundtrip};
 
 fn corpus(target: &str) -> Vec<(String, Vec<u8>)> {
-    let directory = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    let directory = package_dir()
         .join("..")
         .join("fuzz")
         .join("corpus")
@@ -23,6 +23,13 @@ fn corpus(target: &str) -> Vec<(String, Vec<u8>)> {
         .collect();
     files.sort();
     files
+}
+
+/// This package's directory, read when the test runs: cargo sets it then, while the one
+/// compiled in may be another checkout's that shared the build.
+fn package_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
 }
 
 fn file_name(path: &Path) -> String {

@@ -184,8 +184,15 @@ fn goldens() -> Vec<Golden> {
     ]
 }
 
+/// This package's directory, read when the test runs: cargo sets it then, while the one
+/// compiled in may be another checkout's that shared the build.
+fn package_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
+}
+
 fn path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    package_dir()
         .join("tests")
         .join("golden")
         .join(format!("{name}.tsrb"))

@@ -572,8 +572,7 @@ mod tests {
     /// A version 1 meta (written before blocks held several cells) reads as one run.
     #[test]
     fn block_meta_format_v1_still_reads() {
-        let path =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/block_meta_v1.bin");
+        let path = crate::golden_file("block_meta_v1.bin");
         let decoded = BlockMeta::decode(&std::fs::read(path).unwrap()).unwrap();
         assert_eq!(decoded.runs, vec![CellRun { cell: 5, first: 0 }]);
         assert_eq!(decoded.cell_runs().collect::<Vec<_>>(), vec![(5, 0..10)]);
@@ -587,8 +586,7 @@ mod tests {
     /// stays as the trailer, which reads then do not compare.
     #[test]
     fn block_meta_format_v2_still_reads() {
-        let path =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/block_meta_v2.bin");
+        let path = crate::golden_file("block_meta_v2.bin");
         let golden = std::fs::read(path).unwrap();
         let decoded = BlockMeta::decode(&golden).unwrap();
         // NaN != NaN, so compare the encodings; only the version differs.
@@ -609,8 +607,7 @@ mod tests {
         );
         assert_eq!(meta.last_cell(), 8);
         let bytes = meta.encode();
-        let path =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/block_meta_v3.bin");
+        let path = crate::golden_file("block_meta_v3.bin");
         if std::env::var_os("TESSERA_BLESS").is_some() {
             std::fs::write(&path, &bytes).unwrap();
         }
@@ -634,8 +631,7 @@ mod tests {
             next_block_id: 1 << 40,
         };
         let bytes = manifest.encode();
-        let path =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/manifest_v1.bin");
+        let path = crate::golden_file("manifest_v1.bin");
         if std::env::var_os("TESSERA_BLESS").is_some() {
             std::fs::write(&path, &bytes).unwrap();
         }

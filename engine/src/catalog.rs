@@ -486,7 +486,7 @@ mod tests {
     }
 
     fn golden_path() -> PathBuf {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/catalog_table_v1.bin")
+        crate::golden_file("catalog_table_v1.bin")
     }
 
     #[test]

@@ -33,6 +33,20 @@ pub mod stats;
 pub mod table;
 mod version;
 
+/// The file `name` of this package's `tests/golden`. The package directory is read when
+/// the test runs, as cargo sets it then: the one compiled in may be another checkout's
+/// that shared the build, whose files may differ or be gone.
+#[cfg(test)]
+pub(crate) fn golden_file(name: &str) -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(
+            || std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")),
+            std::path::PathBuf::from,
+        )
+        .join("tests/golden")
+        .join(name)
+}
+
 pub use aggregate::{Aggregate, AggregateFunction, AggregateRequest, AggregateResult, Aggregator};
 pub use compaction::{CompactionReport, RelayoutReport};
 pub use db::{Db, Options, TableOptions};

@@ -859,8 +859,7 @@ mod tests {
             layout_version: 0x0A0B_0C0D,
         };
         let bytes = mark.encode();
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/golden/provisional_v1.bin");
+        let path = crate::golden_file("provisional_v1.bin");
         if std::env::var_os("TESSERA_BLESS").is_some() {
             std::fs::write(&path, &bytes).unwrap();
         }

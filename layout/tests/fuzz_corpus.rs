@@ -13,9 +13,16 @@ use std::path::PathBuf;
 
 use tessera_layout::fuzz::layout_prune;
 
+/// This package's directory, read when the test runs: cargo sets it then, while the one
+/// compiled in may be another checkout's that shared the build.
+fn package_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
+}
+
 #[test]
 fn layout_prune_seeds_replay_cleanly() {
-    let directory = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/layout_prune");
+    let directory = package_dir().join("../fuzz/corpus/layout_prune");
     let mut seeds: Vec<PathBuf> = std::fs::read_dir(&directory)
         .unwrap_or_else(|error| panic!("{}: {error}", directory.display()))
         .map(|entry| entry.unwrap().path())

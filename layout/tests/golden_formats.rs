@@ -23,10 +23,15 @@ use tessera_layout::{
     TreeNode, Workload, decode_layout, decode_predicate, encode_predicate,
 };
 
+/// This package's directory, read when the test runs: cargo sets it then, while the one
+/// compiled in may be another checkout's that shared the build.
+fn package_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
+}
+
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden")
-        .join(name)
+    package_dir().join("tests/golden").join(name)
 }
 
 /// Compares `bytes` with the fixture (or writes it when blessing) and returns the fixture.
