@@ -18,7 +18,10 @@
 //!
 //! A block that holds several cells (small cells packed together) has no single sorted
 //! run, so it carries no model; each cell's run is narrowed by [`narrow_sorted`] instead: a
-//! binary search on the decoded sort column, exact to the key map.
+//! search of the decoded sort column, exact to the key map. Integer runs are searched from
+//! where the key interpolates to, and may be given as offsets from a base
+//! ([`SortedInts`], [`narrow_sorted_ints`]), which a scan holds for cached chunks and
+//! which touch fewer cache lines than the 8-byte values.
 //!
 //! Format, little-endian: `TSPM`, version `u16`, value kind, rows `u32`, nulls `u32`,
 //! `under` and `over` as `f64`, then the CDF model.
