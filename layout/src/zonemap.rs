@@ -523,8 +523,8 @@ fn interpolated_partition_point<T: Copy + Into<i64>>(
 ) -> usize {
     let holds = |index: usize| run.get(index).is_some_and(|&value| below(value.into()));
     let (Some(first), Some(last)) = (
-        run.first().map(|&v| v.into()),
-        run.last().map(|&v| v.into()),
+        run.first().map(|&value| value.into()),
+        run.last().map(|&value| value.into()),
     ) else {
         return 0;
     };
