@@ -288,21 +288,6 @@ impl<'a> SortedInts<'a> {
         }
     }
 
-    /// Rows held.
-    pub fn len(&self) -> usize {
-        match self {
-            Self::Values(values) => values.len(),
-            Self::U8 { offsets, .. } => offsets.len(),
-            Self::U16 { offsets, .. } => offsets.len(),
-            Self::U32 { offsets, .. } => offsets.len(),
-        }
-    }
-
-    /// Whether no row is held.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// The value of `row`, `None` past the end.
     pub fn value(&self, row: usize) -> Option<i64> {
         match *self {
