@@ -394,9 +394,10 @@ fn explain(index: usize, outcome: &Outcome, single: bool, text: &mut String) {
         lines.push((
             "engine phases".to_owned(),
             format!(
-                "choosing blocks {:.3} ms, reading and filtering blocks {:.3} ms, merging delta {:.3} ms",
+                "choosing blocks {:.3} ms, reading and filtering blocks {:.3} ms ({:.3} ms of the scan threads' time), merging delta {:.3} ms",
                 explain.plan_micros as f64 / 1e3,
                 explain.blocks_micros as f64 / 1e3,
+                explain.blocks_thread_micros as f64 / 1e3,
                 explain.delta_micros as f64 / 1e3
             ),
         ));

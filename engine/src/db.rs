@@ -96,6 +96,12 @@ pub struct Options {
     /// only for 1.05 (or this, if lower), then the layout is settled
     /// (`Table::layout_provisional`).
     pub relayout_gain: f64,
+    /// Threads a scan reads and filters blocks on, the calling one included: the others
+    /// are the database's, shared by its scans; 1 scans on the calling thread alone.
+    /// Batches come back in the same order whatever the count, and a scan with a limit
+    /// reads its blocks one at a time, to stop at the limit. Default: the machine's
+    /// parallelism, at most 8.
+    pub scan_threads: usize,
 }
 
 impl Default for Options {
@@ -109,8 +115,32 @@ impl Default for Options {
             blob_files: true,
             tune_every: 256,
             relayout_gain: 1.25,
+            scan_threads: std::thread::available_parallelism()
+                .map_or(1, usize::from)
+                .min(SCAN_THREADS_MAX),
         }
     }
+}
+
+/// The default of [`Options::scan_threads`] at most: past it, a scan's blocks rarely
+/// outnumber the threads.
+const SCAN_THREADS_MAX: usize = 8;
+
+/// The threads scans share besides the calling one, or `None` for `threads` of one or none
+/// (scans then run in the caller's thread alone).
+fn scan_pool(threads: usize) -> Result<Option<rayon::ThreadPool>> {
+    if threads <= 1 {
+        return Ok(None);
+    }
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads - 1)
+        .thread_name(|index| format!("tessera-scan-{index}"))
+        .build()
+        .map(Some)
+        .map_err(|error| Error::Thread {
+            what: "starting the scan threads",
+            source: std::io::Error::other(error),
+        })
 }
 
 /// A table's options at creation.
@@ -164,6 +194,9 @@ pub(crate) struct DbInner {
     pub(crate) tune_every: u64,
     /// See [`Options::relayout_gain`].
     relayout_gain: f64,
+    /// The threads scans read blocks on besides the calling one ([`Options::scan_threads`]
+    /// less one); `None` for none.
+    pub(crate) scan_pool: Option<rayon::ThreadPool>,
     /// The `pk_index` family's options, for the SST files compaction ingests into it.
     pub(crate) index_options: rocksdb::Options,
     /// Names the next SST file written for ingestion.
@@ -288,6 +321,7 @@ impl Db {
             compactor: Mutex::new(None),
             tune_every: options.tune_every,
             relayout_gain: options.relayout_gain.max(1.0),
+            scan_pool: scan_pool(options.scan_threads)?,
             index_options: column_family_options(CF_PK_INDEX, &options, &cache),
             ingest_files: AtomicU64::new(0),
         };

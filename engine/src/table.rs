@@ -18,7 +18,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use arrow::array::{ArrayRef, RecordBatch, RecordBatchOptions};
 use arrow::datatypes::{Schema, SchemaRef};
@@ -211,6 +211,9 @@ pub struct ScanExplain {
     pub plan_micros: u64,
     /// See `plan_micros`.
     pub blocks_micros: u64,
+    /// Microseconds the threads reading and filtering blocks spent on them, summed over the
+    /// threads: `blocks_micros` as it would be on one thread, about.
+    pub blocks_thread_micros: u64,
     /// See `plan_micros`.
     pub delta_micros: u64,
 }
@@ -601,11 +604,17 @@ impl Table {
         let started = std::time::Instant::now();
         let predicate = request.predicate.clone();
         let result = self.scan_rows(request, sink)?;
+        // The optimizer prices work, which the thread count does not change: the blocks'
+        // time counts as the threads spent it, not as the caller waited for it.
+        let explain = &result.2;
+        let work_micros = (started.elapsed().as_micros() as u64)
+            .saturating_sub(explain.blocks_micros)
+            .saturating_add(explain.blocks_thread_micros);
         let due = crate::optimize::record_scan(
             &self.db,
             &self.state,
             &predicate,
-            started.elapsed().as_nanos() as u64,
+            work_micros.saturating_mul(1_000),
             &result.1,
         );
         if due {
@@ -791,7 +800,6 @@ impl Table {
         }
         explain.plan_micros = started.elapsed().as_micros() as u64;
 
-        let mut matched = 0usize;
         let key_indices = self.state.meta.key_indices().to_vec();
         let sort_index = sort_column
             .as_deref()
@@ -808,293 +816,55 @@ impl Table {
             })
             .collect();
         let implied = layout.implied(&request.predicate);
+        let scan = BlockScan {
+            layout_version: version.layout_version,
+            narrowings: &narrowings,
+            sort_column: sort_column.as_deref(),
+            sort_index,
+            predicate: &request.predicate,
+            filter_columns: &filter_columns,
+            implied: &implied,
+            overlay: &overlay,
+            key_indices: &key_indices,
+            projection: &projection,
+            schema: &schema,
+        };
         let blocks_started = std::time::Instant::now();
-        for (block, run_narrowings) in candidates {
-            if matched >= limit {
-                break;
+        let mut matched = 0usize;
+        let mut block_nanos = 0u64;
+        let mut take_block = |scanned: BlockScanned, matched: &mut usize| -> Result<()> {
+            stats.add_block(&scanned.stats);
+            explain.add_block(&scanned.explain);
+            block_nanos += scanned.nanos;
+            if let Some(batch) = scanned.batch {
+                *matched += batch.num_rows();
+                sink(batch)?;
             }
-            stats.blocks_scanned += 1;
-            let rows = block.rows as usize;
-            // Chunks this block already read: the projection reuses the filters' columns.
-            let mut fetched: Vec<(usize, Arc<Chunk>)> = Vec::new();
-            let mut read_column = |index: usize, stats: &mut ScanStats| -> Result<Arc<Chunk>> {
-                if let Some((_, column)) = fetched.iter().find(|(read, _)| *read == index) {
-                    return Ok(Arc::clone(column));
-                }
-                if let Some(chunk) = block.columns.get(index) {
-                    stats.bytes_read += chunk.bytes;
-                    match explain.encodings_read.get_mut(&chunk.encoding) {
-                        Some(chunks) => *chunks += 1,
-                        None => {
-                            explain.encodings_read.insert(chunk.encoding.clone(), 1);
-                        }
+            Ok(())
+        };
+        match self.db.scan_pool.as_ref() {
+            // Without a limit, blocks are scanned on several threads a window at a time and
+            // handed on in scan order; the window bounds the batches held back.
+            Some(pool) if request.limit.is_none() && candidates.len() > 1 => {
+                let threads = pool.current_num_threads() + 1;
+                for blocks in candidates.chunks(threads * SCAN_WINDOW_PER_THREAD) {
+                    for scanned in self.scan_blocks_on(pool, &scan, blocks)? {
+                        take_block(scanned, &mut matched)?;
                     }
                 }
-                let (column, decoded) = fetch_chunk(&self.db, &self.state, block, index)?;
-                stats.chunks_decoded += u64::from(decoded);
-                fetched.push((index, Arc::clone(&column)));
-                Ok(column)
-            };
-            // The rows of the visited cells' runs, each narrowed by the filters on the sort
-            // column: by the block's position model when it holds one run, else by a binary
-            // search of the run (which reads the sort column, as its filter would; the
-            // layout contract has every cell sorted by it). A block of one run without a
-            // usable model (its fit found the rows unsorted) is not narrowed, nor is a block
-            // of an earlier layout, not yet rewritten, which that layout's column sorts.
-            let current = block.layout_version == version.layout_version;
-            let sort_column = sort_column.as_ref().filter(|_| current);
-            let model = match (&block.runs[..], sort_column) {
-                ([_], Some(_)) if !block.position.is_empty() => {
-                    tessera_layout::PositionModel::decode(&block.position)
-                        .ok()
-                        .filter(|model| model.rows() as usize == rows)
-                }
-                _ => None,
-            };
-            // Whether the binary searches leave only rows that pass the query's filters on
-            // the sort column, which then need not run again: each such filter is one range,
-            // and the first and last row of every narrowed run pass it with an exact key
-            // (an integer within 2^52), so the sorted rows between them pass too.
-            let sort_filters: Vec<&ColumnFilter> = sort_column
-                .map(|sort| request.predicate.filters_on(sort).collect())
-                .unwrap_or_default();
-            let mut sort_exact = model.is_none()
-                && sort_index.is_some()
-                && block.runs.len() > 1
-                && !sort_filters.is_empty()
-                && sort_filters
-                    .iter()
-                    .all(|filter| matches!(filter.terms[..], [Term::Range(_)]));
-            // The sort column, read when some visited run of a block of several is searched
-            // on it: once for the block, not once a run. Runs searched one after another
-            // each wait on memory for their first reads; those reads are issued for all of
-            // the block's runs first, to overlap.
-            let mut sorted_by: Option<Arc<Chunk>> = None;
-            if let (Some(_), None, Some(index)) = (sort_column, &model, sort_index)
-                && block.runs.len() > 1
-            {
-                let runs: Vec<(std::ops::Range<u32>, &Span)> = block
-                    .cell_runs()
-                    .zip(&run_narrowings)
-                    .filter_map(|((_, run), at)| {
-                        let (_, spans) = narrowings.get((*at)? as usize)?;
-                        Some((run.start as u32..run.end.min(rows) as u32, spans.first()?))
-                    })
-                    .collect();
-                if !runs.is_empty() {
-                    let chunk = read_column(index, &mut stats)?;
-                    match chunk.sorted_ints() {
-                        Some(ints) => tessera_layout::prefetch_sorted_ints(ints, &runs),
-                        None => tessera_layout::prefetch_sorted_spans(&chunk.column, &runs),
+            }
+            _ => {
+                for (block, runs) in &candidates {
+                    if matched >= limit {
+                        break;
                     }
-                    sorted_by = Some(chunk);
+                    let scanned = self.scan_block(&scan, block, runs, limit - matched)?;
+                    take_block(scanned, &mut matched)?;
                 }
             }
-            let sorted_ints = sorted_by.as_deref().and_then(Chunk::sorted_ints);
-            // The sort column's value at a row, for the exactness check below.
-            let sort_value = |row: usize| match (sorted_ints, sorted_by.as_deref()) {
-                (Some(ints), _) => ints.value(row),
-                (None, Some(chunk)) => match value_at(&chunk.column, row) {
-                    Some(ValueRef::Int(value)) => Some(value),
-                    _ => None,
-                },
-                (None, None) => None,
-            };
-            let mut ranges: Vec<std::ops::Range<usize>> = Vec::with_capacity(block.runs.len());
-            // Per range: the filters its cell's partition implies, which need not run on it.
-            let mut ranges_implied: Vec<u64> = Vec::with_capacity(block.runs.len());
-            for ((cell, run), at) in block.cell_runs().zip(&run_narrowings) {
-                let (mut first, mut past) = (run.start, run.end.min(rows));
-                if !current {
-                    if first < past {
-                        ranges.push(first..past);
-                        ranges_implied.push(0);
-                    }
-                    continue;
-                }
-                let Some((pruning, spans)) = at.and_then(|at| narrowings.get(at as usize)) else {
-                    continue;
-                };
-                // Narrowed by the block's position model, or by a search of the run for each
-                // of its narrowing's spans (one per filter on the sort column); the sort
-                // column is read only for blocks without a model.
-                match (&model, sort_column, &sorted_by) {
-                    (Some(model), Some(sort_column), _) => {
-                        for filter in pruning.filters_on(sort_column) {
-                            let range = model.narrow(filter);
-                            first = first.max(range.start as usize);
-                            past = past.min(range.end as usize);
-                        }
-                    }
-                    (_, _, Some(sorted_by)) => {
-                        for span in spans {
-                            let rows = first as u32..past as u32;
-                            let range = match sorted_ints {
-                                Some(ints) => tessera_layout::narrow_sorted_ints(ints, rows, span),
-                                None => tessera_layout::narrow_sorted_span(
-                                    &sorted_by.column,
-                                    rows,
-                                    span,
-                                ),
-                            };
-                            first = first.max(range.start as usize);
-                            past = past.min(range.end as usize);
-                        }
-                    }
-                    _ => {}
-                }
-                if first < past {
-                    ranges_implied.push(implied.of_cell(cell));
-                    if sort_exact {
-                        // A run the sort column was not read for was not searched: its rows
-                        // are not known to pass.
-                        let passes = |row: usize| match sort_value(row) {
-                            Some(value) if value.unsigned_abs() <= EXACT_KEY_MAX => {
-                                let value = Scalar::Int(value);
-                                sort_filters
-                                    .iter()
-                                    .all(|filter| filter.matches(Some(&value)))
-                            }
-                            _ => false,
-                        };
-                        sort_exact = passes(first) && passes(past - 1);
-                    }
-                    ranges.push(first..past);
-                }
-            }
-            let mut selection = Selection::ranges(&ranges);
-            if let (Some(first), Some(last)) = (ranges.first(), ranges.last()) {
-                for row in block.deleted.range(first.start as u32..last.end as u32) {
-                    selection.deselect(row as usize);
-                }
-            }
-            // The filters the layout implies for every range left: they need not run.
-            let implied_everywhere = ranges_implied.iter().fold(u64::MAX, |all, &of| all & of);
-            let mut left = selection.count();
-            let block_scanned = left as u64;
-            stats.rows_scanned += block_scanned;
-            // Filters the block's zone maps prove for all its rows are skipped; the rest run
-            // from the one estimated to keep the fewest rows, so later ones see fewer.
-            let mut filters: Vec<(f64, u64, usize, &ColumnFilter)> = Vec::new();
-            for &(bit, index, filter) in &filter_columns {
-                if (sort_exact && Some(index) == sort_index) || bit & implied_everywhere != 0 {
-                    explain.filters_skipped += 1;
-                    continue;
-                }
-                let zone = block.columns.get(index).map(|chunk| {
-                    (
-                        chunk.zone.as_ref().map(|(min, max)| (min, max)),
-                        chunk.null_count as usize,
-                    )
-                });
-                match zone {
-                    Some((min_max, nulls)) if filter.covers(min_max, nulls, rows) => {
-                        explain.filters_skipped += 1;
-                    }
-                    _ => filters.push((
-                        zone.map_or(1.0, |(min_max, _)| kept_share(filter, min_max)),
-                        bit,
-                        index,
-                        filter,
-                    )),
-                }
-            }
-            filters.sort_by(|a, b| a.0.total_cmp(&b.0));
-            for (_, bit, index, filter) in filters {
-                if left == 0 {
-                    break;
-                }
-                let chunk = read_column(index, &mut stats)?;
-                // Ranges of cells whose partition implies the filter keep their rows.
-                let implied_in =
-                    |range: usize| ranges_implied.get(range).is_some_and(|&of| of & bit != 0);
-                let read = apply_filter(
-                    &chunk.column,
-                    chunk.offsets.as_ref(),
-                    chunk.codes.as_ref(),
-                    filter,
-                    &mut selection,
-                    &implied_in,
-                );
-                explain.filters_run += 1;
-                match read {
-                    FilterRead::Offsets => explain.filters_on_offsets += 1,
-                    FilterRead::Codes => explain.filters_on_codes += 1,
-                    FilterRead::Values => {}
-                }
-                left = selection.settle();
-            }
-            if !overlay.is_empty() {
-                let key_columns = key_indices
-                    .iter()
-                    .map(|&index| Ok(Arc::clone(&read_column(index, &mut stats)?.column)))
-                    .collect::<Result<Vec<_>>>()?;
-                let mut key = Vec::new();
-                selection.try_retain(|row| {
-                    key.clear();
-                    for column in &key_columns {
-                        if let Some(value) = value_at(column, row) {
-                            encode_key_value(column.logical(), value, &mut key)?;
-                        }
-                    }
-                    Ok(!overlay.contains_key(&key))
-                })?;
-            }
-            // Checked once against the block's rows, which every chunk of it holds: by its
-            // ranges when the selection is dense, else by its last row (a selection lists
-            // its rows ascending); the limit left cuts either.
-            let wanted = limit - matched;
-            let rows_selected: Vec<u32>;
-            let picked = match selection.into_chosen() {
-                Chosen::Ranges(mut ranges) => {
-                    // The limit keeps the first rows: later ranges shrink, to nothing.
-                    let mut left = wanted;
-                    for range in &mut ranges {
-                        let kept = range.len().min(left);
-                        range.end = range.start + kept;
-                        left -= kept;
-                    }
-                    Picked::ranges(ranges, rows)?
-                }
-                Chosen::Rows(mut listed) => {
-                    listed.truncate(wanted);
-                    rows_selected = listed;
-                    Picked::ascending(&rows_selected, rows)?
-                }
-            };
-            let picked_rows = picked.len();
-            if picked_rows == 0 {
-                explain.blocks_unmatched += 1;
-                explain.rows_scanned_unmatched += block_scanned;
-                continue;
-            }
-            let mut arrays: Vec<ArrayRef> = Vec::with_capacity(projection.len());
-            for &index in &projection {
-                let chunk = read_column(index, &mut stats)?;
-                let field = table_schema
-                    .fields()
-                    .get(index)
-                    .ok_or_else(|| self.gone())?;
-                arrays.push(if picked_rows == rows {
-                    column_to_array(&chunk.column, field.data_type())?
-                } else {
-                    picked_to_array(
-                        &chunk.column,
-                        chunk.offsets.as_ref(),
-                        &picked,
-                        field.data_type(),
-                    )?
-                });
-            }
-            let options = RecordBatchOptions::new().with_row_count(Some(picked_rows));
-            matched += picked_rows;
-            sink(RecordBatch::try_new_with_options(
-                schema.clone(),
-                arrays,
-                &options,
-            )?)?;
         }
         explain.blocks_micros = blocks_started.elapsed().as_micros() as u64;
+        explain.blocks_thread_micros = block_nanos / 1_000;
 
         // Then the delta rows.
         let delta_started = std::time::Instant::now();
@@ -1137,6 +907,365 @@ impl Table {
         span.record("rows_scanned", stats.rows_scanned);
         span.record("blocks_scanned", stats.blocks_scanned);
         Ok((schema, stats, explain))
+    }
+
+    /// [`Self::scan_block`] of each of `blocks`, in their order, read by the calling thread
+    /// and the pool's together: each takes the next block not yet taken, so the caller
+    /// starts at once and a small scan is done before the pool's threads wake up.
+    fn scan_blocks_on(
+        &self,
+        pool: &rayon::ThreadPool,
+        scan: &BlockScan<'_>,
+        blocks: &[(&Arc<BlockMeta>, Vec<Option<u32>>)],
+    ) -> Result<Vec<BlockScanned>> {
+        let next = AtomicUsize::new(0);
+        let done: Mutex<Vec<(usize, Result<BlockScanned>)>> =
+            Mutex::new(Vec::with_capacity(blocks.len()));
+        let work = || {
+            loop {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                let Some((block, runs)) = blocks.get(index) else {
+                    break;
+                };
+                let scanned = self.scan_block(scan, block, runs, usize::MAX);
+                if scanned.is_err() {
+                    // The scan fails: the other threads need take no further block.
+                    next.store(blocks.len(), Ordering::Relaxed);
+                }
+                done.lock().push((index, scanned));
+            }
+        };
+        pool.in_place_scope(|scope| {
+            for _ in 0..pool.current_num_threads().min(blocks.len() - 1) {
+                scope.spawn(|_| work());
+            }
+            work();
+        });
+        let mut done = done.into_inner();
+        done.sort_unstable_by_key(|(index, _)| *index);
+        let mut scanned = Vec::with_capacity(blocks.len());
+        for (index, block) in done {
+            // A block that failed ends the scan with its error; one missing is not skipped.
+            if index != scanned.len() {
+                break;
+            }
+            scanned.push(block?);
+        }
+        if scanned.len() < blocks.len() {
+            return Err(Error::Thread {
+                what: "scanning blocks",
+                source: std::io::Error::other(format!(
+                    "{} of {} blocks were not read",
+                    blocks.len() - scanned.len(),
+                    blocks.len()
+                )),
+            });
+        }
+        Ok(scanned)
+    }
+
+    /// Scans one block the planner left: narrows its visited runs, runs the filters its
+    /// zone maps do not settle, drops deleted rows and rows delta replaces, and returns at
+    /// most `wanted` of the rows left, projected, with what the scan of this block did.
+    fn scan_block(
+        &self,
+        scan: &BlockScan<'_>,
+        block: &BlockMeta,
+        run_narrowings: &[Option<u32>],
+        wanted: usize,
+    ) -> Result<BlockScanned> {
+        let started = std::time::Instant::now();
+        let mut stats = ScanStats {
+            blocks_scanned: 1,
+            ..ScanStats::default()
+        };
+        let mut explain = ScanExplain::default();
+        let rows = block.rows as usize;
+        // Chunks this block already read: the projection reuses the filters' columns.
+        let mut fetched: Vec<(usize, Arc<Chunk>)> = Vec::new();
+        let mut read_column = |index: usize, stats: &mut ScanStats| -> Result<Arc<Chunk>> {
+            if let Some((_, column)) = fetched.iter().find(|(read, _)| *read == index) {
+                return Ok(Arc::clone(column));
+            }
+            if let Some(chunk) = block.columns.get(index) {
+                stats.bytes_read += chunk.bytes;
+                match explain.encodings_read.get_mut(&chunk.encoding) {
+                    Some(chunks) => *chunks += 1,
+                    None => {
+                        explain.encodings_read.insert(chunk.encoding.clone(), 1);
+                    }
+                }
+            }
+            let (column, decoded) = fetch_chunk(&self.db, &self.state, block, index)?;
+            stats.chunks_decoded += u64::from(decoded);
+            fetched.push((index, Arc::clone(&column)));
+            Ok(column)
+        };
+        // The rows of the visited cells' runs, each narrowed by the filters on the sort
+        // column: by the block's position model when it holds one run, else by a binary
+        // search of the run (which reads the sort column, as its filter would; the
+        // layout contract has every cell sorted by it). A block of one run without a
+        // usable model (its fit found the rows unsorted) is not narrowed, nor is a block
+        // of an earlier layout, not yet rewritten, which that layout's column sorts.
+        let current = block.layout_version == scan.layout_version;
+        let sort_column = scan.sort_column.filter(|_| current);
+        let model = match (&block.runs[..], sort_column) {
+            ([_], Some(_)) if !block.position.is_empty() => {
+                tessera_layout::PositionModel::decode(&block.position)
+                    .ok()
+                    .filter(|model| model.rows() as usize == rows)
+            }
+            _ => None,
+        };
+        // Whether the binary searches leave only rows that pass the query's filters on
+        // the sort column, which then need not run again: each such filter is one range,
+        // and the first and last row of every narrowed run pass it with an exact key
+        // (an integer within 2^52), so the sorted rows between them pass too.
+        let sort_filters: Vec<&ColumnFilter> = sort_column
+            .map(|sort| scan.predicate.filters_on(sort).collect())
+            .unwrap_or_default();
+        let mut sort_exact = model.is_none()
+            && scan.sort_index.is_some()
+            && block.runs.len() > 1
+            && !sort_filters.is_empty()
+            && sort_filters
+                .iter()
+                .all(|filter| matches!(filter.terms[..], [Term::Range(_)]));
+        // The sort column, read when some visited run of a block of several is searched
+        // on it: once for the block, not once a run. Runs searched one after another
+        // each wait on memory for their first reads; those reads are issued for all of
+        // the block's runs first, to overlap.
+        let mut sorted_by: Option<Arc<Chunk>> = None;
+        if let (Some(_), None, Some(index)) = (sort_column, &model, scan.sort_index)
+            && block.runs.len() > 1
+        {
+            let runs: Vec<(std::ops::Range<u32>, &Span)> = block
+                .cell_runs()
+                .zip(run_narrowings)
+                .filter_map(|((_, run), at)| {
+                    let (_, spans) = scan.narrowings.get((*at)? as usize)?;
+                    Some((run.start as u32..run.end.min(rows) as u32, spans.first()?))
+                })
+                .collect();
+            if !runs.is_empty() {
+                let chunk = read_column(index, &mut stats)?;
+                match chunk.sorted_ints() {
+                    Some(ints) => tessera_layout::prefetch_sorted_ints(ints, &runs),
+                    None => tessera_layout::prefetch_sorted_spans(&chunk.column, &runs),
+                }
+                sorted_by = Some(chunk);
+            }
+        }
+        let sorted_ints = sorted_by.as_deref().and_then(Chunk::sorted_ints);
+        // The sort column's value at a row, for the exactness check below.
+        let sort_value = |row: usize| match (sorted_ints, sorted_by.as_deref()) {
+            (Some(ints), _) => ints.value(row),
+            (None, Some(chunk)) => match value_at(&chunk.column, row) {
+                Some(ValueRef::Int(value)) => Some(value),
+                _ => None,
+            },
+            (None, None) => None,
+        };
+        let mut ranges: Vec<std::ops::Range<usize>> = Vec::with_capacity(block.runs.len());
+        // Per range: the filters its cell's partition implies, which need not run on it.
+        let mut ranges_implied: Vec<u64> = Vec::with_capacity(block.runs.len());
+        for ((cell, run), at) in block.cell_runs().zip(run_narrowings) {
+            let (mut first, mut past) = (run.start, run.end.min(rows));
+            if !current {
+                if first < past {
+                    ranges.push(first..past);
+                    ranges_implied.push(0);
+                }
+                continue;
+            }
+            let Some((pruning, spans)) = at.and_then(|at| scan.narrowings.get(at as usize)) else {
+                continue;
+            };
+            // Narrowed by the block's position model, or by a search of the run for each
+            // of its narrowing's spans (one per filter on the sort column); the sort
+            // column is read only for blocks without a model.
+            match (&model, sort_column, &sorted_by) {
+                (Some(model), Some(sort_column), _) => {
+                    for filter in pruning.filters_on(sort_column) {
+                        let range = model.narrow(filter);
+                        first = first.max(range.start as usize);
+                        past = past.min(range.end as usize);
+                    }
+                }
+                (_, _, Some(sorted_by)) => {
+                    for span in spans {
+                        let rows = first as u32..past as u32;
+                        let range = match sorted_ints {
+                            Some(ints) => tessera_layout::narrow_sorted_ints(ints, rows, span),
+                            None => {
+                                tessera_layout::narrow_sorted_span(&sorted_by.column, rows, span)
+                            }
+                        };
+                        first = first.max(range.start as usize);
+                        past = past.min(range.end as usize);
+                    }
+                }
+                _ => {}
+            }
+            if first < past {
+                ranges_implied.push(scan.implied.of_cell(cell));
+                if sort_exact {
+                    // A run the sort column was not read for was not searched: its rows
+                    // are not known to pass.
+                    let passes = |row: usize| match sort_value(row) {
+                        Some(value) if value.unsigned_abs() <= EXACT_KEY_MAX => {
+                            let value = Scalar::Int(value);
+                            sort_filters
+                                .iter()
+                                .all(|filter| filter.matches(Some(&value)))
+                        }
+                        _ => false,
+                    };
+                    sort_exact = passes(first) && passes(past - 1);
+                }
+                ranges.push(first..past);
+            }
+        }
+        let mut selection = Selection::ranges(&ranges);
+        if let (Some(first), Some(last)) = (ranges.first(), ranges.last()) {
+            for row in block.deleted.range(first.start as u32..last.end as u32) {
+                selection.deselect(row as usize);
+            }
+        }
+        // The filters the layout implies for every range left: they need not run.
+        let implied_everywhere = ranges_implied.iter().fold(u64::MAX, |all, &of| all & of);
+        let mut left = selection.count();
+        let block_scanned = left as u64;
+        stats.rows_scanned += block_scanned;
+        // Filters the block's zone maps prove for all its rows are skipped; the rest run
+        // from the one estimated to keep the fewest rows, so later ones see fewer.
+        let mut filters: Vec<(f64, u64, usize, &ColumnFilter)> = Vec::new();
+        for &(bit, index, filter) in scan.filter_columns {
+            if (sort_exact && Some(index) == scan.sort_index) || bit & implied_everywhere != 0 {
+                explain.filters_skipped += 1;
+                continue;
+            }
+            let zone = block.columns.get(index).map(|chunk| {
+                (
+                    chunk.zone.as_ref().map(|(min, max)| (min, max)),
+                    chunk.null_count as usize,
+                )
+            });
+            match zone {
+                Some((min_max, nulls)) if filter.covers(min_max, nulls, rows) => {
+                    explain.filters_skipped += 1;
+                }
+                _ => filters.push((
+                    zone.map_or(1.0, |(min_max, _)| kept_share(filter, min_max)),
+                    bit,
+                    index,
+                    filter,
+                )),
+            }
+        }
+        filters.sort_by(|a, b| a.0.total_cmp(&b.0));
+        for (_, bit, index, filter) in filters {
+            if left == 0 {
+                break;
+            }
+            let chunk = read_column(index, &mut stats)?;
+            // Ranges of cells whose partition implies the filter keep their rows.
+            let implied_in =
+                |range: usize| ranges_implied.get(range).is_some_and(|&of| of & bit != 0);
+            let read = apply_filter(
+                &chunk.column,
+                chunk.offsets.as_ref(),
+                chunk.codes.as_ref(),
+                filter,
+                &mut selection,
+                &implied_in,
+            );
+            explain.filters_run += 1;
+            match read {
+                FilterRead::Offsets => explain.filters_on_offsets += 1,
+                FilterRead::Codes => explain.filters_on_codes += 1,
+                FilterRead::Values => {}
+            }
+            left = selection.settle();
+        }
+        if !scan.overlay.is_empty() {
+            let key_columns = scan
+                .key_indices
+                .iter()
+                .map(|&index| Ok(Arc::clone(&read_column(index, &mut stats)?.column)))
+                .collect::<Result<Vec<_>>>()?;
+            let mut key = Vec::new();
+            selection.try_retain(|row| {
+                key.clear();
+                for column in &key_columns {
+                    if let Some(value) = value_at(column, row) {
+                        encode_key_value(column.logical(), value, &mut key)?;
+                    }
+                }
+                Ok(!scan.overlay.contains_key(&key))
+            })?;
+        }
+        // Checked once against the block's rows, which every chunk of it holds: by its
+        // ranges when the selection is dense, else by its last row (a selection lists
+        // its rows ascending); the limit left cuts either.
+        let rows_selected: Vec<u32>;
+        let picked = match selection.into_chosen() {
+            Chosen::Ranges(mut ranges) => {
+                // The limit keeps the first rows: later ranges shrink, to nothing.
+                let mut left = wanted;
+                for range in &mut ranges {
+                    let kept = range.len().min(left);
+                    range.end = range.start + kept;
+                    left -= kept;
+                }
+                Picked::ranges(ranges, rows)?
+            }
+            Chosen::Rows(mut listed) => {
+                listed.truncate(wanted);
+                rows_selected = listed;
+                Picked::ascending(&rows_selected, rows)?
+            }
+        };
+        let picked_rows = picked.len();
+        if picked_rows == 0 {
+            explain.blocks_unmatched += 1;
+            explain.rows_scanned_unmatched += block_scanned;
+            return Ok(BlockScanned {
+                batch: None,
+                stats,
+                explain,
+                nanos: started.elapsed().as_nanos() as u64,
+            });
+        }
+        let mut arrays: Vec<ArrayRef> = Vec::with_capacity(scan.projection.len());
+        for &index in scan.projection {
+            let chunk = read_column(index, &mut stats)?;
+            let field = self
+                .state
+                .meta
+                .schema()
+                .fields()
+                .get(index)
+                .ok_or_else(|| self.gone())?;
+            arrays.push(if picked_rows == rows {
+                column_to_array(&chunk.column, field.data_type())?
+            } else {
+                picked_to_array(
+                    &chunk.column,
+                    chunk.offsets.as_ref(),
+                    &picked,
+                    field.data_type(),
+                )?
+            });
+        }
+        let options = RecordBatchOptions::new().with_row_count(Some(picked_rows));
+        let batch = RecordBatch::try_new_with_options(scan.schema.clone(), arrays, &options)?;
+        Ok(BlockScanned {
+            batch: Some(batch),
+            stats,
+            explain,
+            nanos: started.elapsed().as_nanos() as u64,
+        })
     }
 
     /// The newest version of every key in the given delta generations whose primary key is
@@ -1444,6 +1573,71 @@ impl Table {
             .collect::<Result<Vec<ArrayRef>>>()?;
         let options = RecordBatchOptions::new().with_row_count(Some(rows));
         Ok(RecordBatch::try_new_with_options(schema, arrays, &options)?)
+    }
+}
+
+/// Blocks a parallel scan hands each scan thread per window: enough that threads rarely
+/// wait on one another at a window's end, few enough that the batches held back for
+/// ordering stay a handful per thread.
+const SCAN_WINDOW_PER_THREAD: usize = 4;
+
+/// What every block of one scan shares: the plan, read-only, so blocks can be scanned on
+/// several threads.
+struct BlockScan<'a> {
+    /// The layout version current when the scan began; blocks of another are read whole.
+    layout_version: u32,
+    /// Per narrowing representative: the narrowed predicate and the spans of its filters on
+    /// the sort column.
+    narrowings: &'a [(Predicate, Vec<Span>)],
+    /// The layout's sort column and its index in the table's schema.
+    sort_column: Option<&'a str>,
+    sort_index: Option<usize>,
+    /// The scan's predicate.
+    predicate: &'a Predicate,
+    /// Per filter: its bit in the layout's implied filters, its column, the filter.
+    filter_columns: &'a [(u64, usize, &'a ColumnFilter)],
+    /// The filters each cell's partition implies.
+    implied: &'a tessera_layout::Implied,
+    /// The live delta rows, which replace block rows of the same key.
+    overlay: &'a DeltaOverlay,
+    /// The primary key's columns.
+    key_indices: &'a [usize],
+    /// The columns returned, and their schema.
+    projection: &'a [usize],
+    schema: &'a SchemaRef,
+}
+
+/// One block's part of a scan: its rows, if any are left, and what scanning it did.
+struct BlockScanned {
+    batch: Option<RecordBatch>,
+    stats: ScanStats,
+    explain: ScanExplain,
+    /// How long the block took its thread.
+    nanos: u64,
+}
+
+impl ScanStats {
+    /// Adds the counts of one block's scan.
+    fn add_block(&mut self, block: &ScanStats) {
+        self.rows_scanned += block.rows_scanned;
+        self.blocks_scanned += block.blocks_scanned;
+        self.bytes_read += block.bytes_read;
+        self.chunks_decoded += block.chunks_decoded;
+    }
+}
+
+impl ScanExplain {
+    /// Adds the counts of one block's scan.
+    fn add_block(&mut self, block: &ScanExplain) {
+        self.filters_skipped += block.filters_skipped;
+        self.filters_run += block.filters_run;
+        self.filters_on_offsets += block.filters_on_offsets;
+        self.filters_on_codes += block.filters_on_codes;
+        self.blocks_unmatched += block.blocks_unmatched;
+        self.rows_scanned_unmatched += block.rows_scanned_unmatched;
+        for (encoding, chunks) in &block.encodings_read {
+            *self.encodings_read.entry(encoding.clone()).or_default() += chunks;
+        }
     }
 }
 

@@ -1,7 +1,8 @@
 //! Instance optimization end to end: `Table::optimize` learns a layout from the scans a table
 //! served and rewrites the table into it, after which the same scans return the same rows
 //! while reading far fewer; automatic re-layout does the same on its own, except on a table
-//! whose layout is pinned, and the pin survives a reopen.
+//! whose layout is pinned, and the pin survives a reopen. Scans of such a layout on several
+//! threads answer exactly as scans on one do.
 
 #![allow(
     clippy::unwrap_used,
@@ -16,8 +17,8 @@ use std::time::{Duration, Instant};
 use arrow::array::{Array, Float64Array, Int64Array, RecordBatch};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use tessera::{
-    ColumnFilter, Db, LayoutChoice, Options, Predicate, Range, Scalar, ScanRequest, Table,
-    TableOptions, Term,
+    ColumnFilter, Db, LayoutChoice, Options, Predicate, Range, Scalar, ScanExplain, ScanRequest,
+    ScanStats, Table, TableOptions, Term,
 };
 
 const ROWS: i64 = 300_000;
@@ -468,5 +469,143 @@ fn a_fine_grid_packs_small_cells_into_shared_blocks_and_scans_exactly() {
         thin.stats.rows_scanned <= ROWS as u64 / 6,
         "{} rows scanned in 32 of 256 cells",
         thin.stats.rows_scanned
+    );
+}
+
+/// Everything a scan gives back, with its timings zeroed (they differ run to run) and its
+/// count of chunks decoded (a scan finds the cache as the scans before it left it).
+fn scanned_whole(
+    table: &Table,
+    request: &ScanRequest,
+) -> (Vec<RecordBatch>, ScanStats, ScanExplain) {
+    let mut result = table.scan(request.clone()).unwrap();
+    result.stats.chunks_decoded = 0;
+    result.explain.plan_micros = 0;
+    result.explain.blocks_micros = 0;
+    result.explain.blocks_thread_micros = 0;
+    result.explain.delta_micros = 0;
+    (result.batches, result.stats, result.explain)
+}
+
+/// Scans on several threads hand on the same batches, in the same order, with the same
+/// counts, as scans on the calling thread alone: over a learned layout whose blocks hold
+/// runs of several cells, with rows deleted and rows replaced in delta.
+#[test]
+fn scans_on_several_threads_answer_as_one_thread_does() {
+    let directory = tempfile::tempdir().unwrap();
+    let mut requests: Vec<ScanRequest> = workload()
+        .into_iter()
+        .take(12)
+        .map(|predicate| ScanRequest {
+            predicate,
+            ..ScanRequest::default()
+        })
+        .collect();
+    for index in 0..8i64 {
+        let low = index * 37_000;
+        requests.push(ScanRequest {
+            projection: Some(vec!["c".into(), "id".into()]),
+            predicate: range_on("a", low, low + 100_000).and(ColumnFilter {
+                column: "c".into(),
+                terms: vec![Term::Range(Range::closed(
+                    Scalar::Float(10.0),
+                    Scalar::Float(60.0),
+                ))],
+            }),
+            limit: None,
+        });
+        requests.push(ScanRequest {
+            projection: Some(vec!["b".into()]),
+            predicate: Predicate::all().and(ColumnFilter {
+                column: "c".into(),
+                terms: vec![Term::Range(Range::closed(
+                    Scalar::Float(index as f64 * 10.0),
+                    Scalar::Float(index as f64 * 10.0 + 2.0),
+                ))],
+            }),
+            limit: None,
+        });
+    }
+    requests.push(ScanRequest::default());
+    requests.push(ScanRequest {
+        limit: Some(70_000),
+        ..ScanRequest::default()
+    });
+    let open_with = |scan_threads: usize| {
+        Db::open(
+            directory.path(),
+            Options {
+                tune_every: 0,
+                scan_threads,
+                ..Options::default()
+            },
+        )
+        .unwrap()
+    };
+    // Scanned twice: the second time with every chunk cached, as on the other thread count.
+    let answers = |db: &Db| -> Vec<(Vec<RecordBatch>, ScanStats, ScanExplain)> {
+        let table = db.table("t").unwrap();
+        for request in &requests {
+            table.scan(request.clone()).unwrap();
+        }
+        requests
+            .iter()
+            .map(|request| scanned_whole(&table, request))
+            .collect()
+    };
+    {
+        let db = open_with(4);
+        let table = db
+            .create_table(
+                "t",
+                schema(),
+                TableOptions {
+                    primary_key: vec!["id".into()],
+                },
+            )
+            .unwrap();
+        load(&table);
+        table.compact().unwrap();
+        for predicate in workload() {
+            run(&table, &predicate);
+        }
+        assert!(table.optimize().unwrap().relayout.is_some());
+        // Rows replaced in delta, and rows deleted from blocks.
+        let ids: Vec<i64> = (0..ROWS).step_by(97).collect();
+        let batch = RecordBatch::try_new(
+            schema(),
+            vec![
+                Arc::new(Int64Array::from(ids.clone())),
+                Arc::new(Int64Array::from(
+                    ids.iter()
+                        .map(|&id| ROWS - 1 - value_a(id))
+                        .collect::<Vec<_>>(),
+                )),
+                Arc::new(Int64Array::from(ids.clone())),
+                Arc::new(Float64Array::from(vec![Some(20.0); ids.len()])),
+            ],
+        )
+        .unwrap();
+        table.insert(&batch).unwrap();
+        let deleted: Vec<i64> = (5..ROWS).step_by(89).collect();
+        let keys = RecordBatch::try_new(
+            Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, false)])),
+            vec![Arc::new(Int64Array::from(deleted))],
+        )
+        .unwrap();
+        table.delete(&keys).unwrap();
+    }
+    let parallel = answers(&open_with(4));
+    let alone = answers(&open_with(1));
+    let mut several_blocks = 0;
+    for ((request, parallel), alone) in requests.iter().zip(&parallel).zip(&alone) {
+        assert_eq!(parallel.1, alone.1, "{request:?}");
+        assert_eq!(parallel.2, alone.2, "{request:?}");
+        assert!(parallel.0 == alone.0, "batches differ: {request:?}");
+        several_blocks += usize::from(parallel.1.blocks_scanned > 1);
+    }
+    assert!(
+        several_blocks >= 16,
+        "{several_blocks} scans read several blocks"
     );
 }

@@ -116,6 +116,10 @@ struct Args {
     /// Decoded-chunk cache, in MiB.
     #[arg(long, default_value_t = 4096)]
     cache_mib: usize,
+    /// Threads each scan reads blocks on (default: the engine's, the machine's parallelism
+    /// up to 8); 1 scans on the calling thread alone.
+    #[arg(long)]
+    scan_threads: Option<usize>,
     /// Seed of data and workloads.
     #[arg(long, default_value_t = 42)]
     seed: u64,
@@ -998,10 +1002,12 @@ impl DatasetReport {
 }
 
 fn options(args: &Args, tune_every: u64) -> Options {
+    let defaults = Options::default();
     Options {
         cache_bytes: args.cache_mib << 20,
         tune_every,
-        ..Options::default()
+        scan_threads: args.scan_threads.unwrap_or(defaults.scan_threads),
+        ..defaults
     }
 }
 
