@@ -64,6 +64,21 @@ fn load(table: &Table) {
     }
 }
 
+/// Table "t" of `db`, keyed by id, with every row loaded (in delta).
+fn create_loaded(db: &Db) -> Table {
+    let table = db
+        .create_table(
+            "t",
+            schema(),
+            TableOptions {
+                primary_key: vec!["id".into()],
+            },
+        )
+        .unwrap();
+    load(&table);
+    table
+}
+
 fn range_on(column: &str, low: i64, high: i64) -> Predicate {
     Predicate::all().and(ColumnFilter {
         column: column.into(),
@@ -139,16 +154,7 @@ fn open(path: &std::path::Path, tune_every: u64) -> Db {
 fn optimize_learns_from_served_scans_and_answers_the_same() {
     let directory = tempfile::tempdir().unwrap();
     let db = open(directory.path(), 0);
-    let table = db
-        .create_table(
-            "t",
-            schema(),
-            TableOptions {
-                primary_key: vec!["id".into()],
-            },
-        )
-        .unwrap();
-    load(&table);
+    let table = create_loaded(&db);
     table.compact().unwrap();
     let queries = workload();
     let mut scanned_before = 0;
@@ -199,16 +205,7 @@ fn automatic_relayout_follows_the_workload_unless_the_layout_is_pinned() {
     let pinned_version;
     {
         let db = open(directory.path(), 16);
-        let table = db
-            .create_table(
-                "t",
-                schema(),
-                TableOptions {
-                    primary_key: vec!["id".into()],
-                },
-            )
-            .unwrap();
-        load(&table);
+        let table = create_loaded(&db);
         let report = table.pin_layout(&LayoutChoice::InsertionOrder).unwrap();
         pinned_version = report.layout_version;
         assert!(table.layout_pinned());
@@ -320,16 +317,7 @@ fn a_fine_grid_packs_small_cells_into_shared_blocks_and_scans_exactly() {
     use tessera_layout::{DimensionMode, DimensionSpec, GridSpec};
     let directory = tempfile::tempdir().unwrap();
     let db = open(directory.path(), 0);
-    let table = db
-        .create_table(
-            "t",
-            schema(),
-            TableOptions {
-                primary_key: vec!["id".into()],
-            },
-        )
-        .unwrap();
-    load(&table);
+    let table = create_loaded(&db);
     // 32 × 8 cells of about 1,200 rows each: far smaller than a block.
     let spec = GridSpec {
         sort_column: Some("a".into()),
@@ -555,16 +543,7 @@ fn scans_on_several_threads_answer_as_one_thread_does() {
     };
     {
         let db = open_with(4);
-        let table = db
-            .create_table(
-                "t",
-                schema(),
-                TableOptions {
-                    primary_key: vec!["id".into()],
-                },
-            )
-            .unwrap();
-        load(&table);
+        let table = create_loaded(&db);
         table.compact().unwrap();
         for predicate in workload() {
             run(&table, &predicate);
