@@ -221,8 +221,9 @@ pub struct OptimizeReport {
 }
 
 /// Records a scan's predicate (when it filters) and, when it found every chunk it read
-/// decoded in the cache, its cost; persists the log now and then; returns whether the table
-/// is due for an automatic layout check.
+/// decoded in the cache, its cost (`nanos`: its work, the blocks' part as the scan threads
+/// spent it, summed); persists the log now and then; returns whether the table is due for
+/// an automatic layout check.
 ///
 /// A scan that decoded chunks paid once for what later scans get from the cache (after an
 /// open or a rewrite); the optimizer prices layouts as the steady state serves them.
