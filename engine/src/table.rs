@@ -911,7 +911,7 @@ impl Table {
 
     /// [`Self::scan_block`] of each of `blocks`, in their order, read by the calling thread
     /// and the pool's together: each takes the next block not yet taken, so the caller
-    /// starts at once and a small scan is done before the pool's threads wake up.
+    /// starts at once instead of waiting for the pool's threads to wake.
     fn scan_blocks_on(
         &self,
         pool: &rayon::ThreadPool,

@@ -587,4 +587,25 @@ fn scans_on_several_threads_answer_as_one_thread_does() {
         several_blocks >= 16,
         "{several_blocks} scans read several blocks"
     );
+    // Scans from several application threads at once share the database's pool: each
+    // still answers as a scan on one thread alone does.
+    let db = open_with(4);
+    let table = db.table("t").unwrap();
+    std::thread::scope(|threads| {
+        for caller in 0..4 {
+            let (table, requests, alone) = (&table, &requests, &alone);
+            threads.spawn(move || {
+                for round in 0..requests.len() {
+                    let index = (round + caller * 7) % requests.len();
+                    let answer = scanned_whole(table, &requests[index]);
+                    assert_eq!(answer.1, alone[index].1, "caller {caller}");
+                    assert_eq!(answer.2, alone[index].2, "caller {caller}");
+                    assert!(
+                        answer.0 == alone[index].0,
+                        "caller {caller}: batches differ"
+                    );
+                }
+            });
+        }
+    });
 }
