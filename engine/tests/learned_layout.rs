@@ -477,7 +477,8 @@ fn scanned_whole(
 
 /// Scans on several threads hand on the same batches, in the same order, with the same
 /// counts, as scans on the calling thread alone: over a learned layout whose blocks hold
-/// runs of several cells, with rows deleted and rows replaced in delta.
+/// runs of several cells, with rows deleted and rows replaced in delta; so do scans from
+/// several application threads at once, which share the database's scan pool.
 #[test]
 fn scans_on_several_threads_answer_as_one_thread_does() {
     let directory = tempfile::tempdir().unwrap();
