@@ -816,12 +816,16 @@ impl Table {
             })
             .collect();
         let implied = layout.implied(&request.predicate);
+        let sort_filters: Vec<&ColumnFilter> = sort_column
+            .as_deref()
+            .map(|sort| request.predicate.filters_on(sort).collect())
+            .unwrap_or_default();
         let scan = BlockScan {
             layout_version: version.layout_version,
             narrowings: &narrowings,
             sort_column: sort_column.as_deref(),
             sort_index,
-            predicate: &request.predicate,
+            sort_filters: &sort_filters,
             filter_columns: &filter_columns,
             implied: &implied,
             overlay: &overlay,
@@ -1021,9 +1025,11 @@ impl Table {
         // the sort column, which then need not run again: each such filter is one range,
         // and the first and last row of every narrowed run pass it with an exact key
         // (an integer within 2^52), so the sorted rows between them pass too.
-        let sort_filters: Vec<&ColumnFilter> = sort_column
-            .map(|sort| scan.predicate.filters_on(sort).collect())
-            .unwrap_or_default();
+        let sort_filters = if sort_column.is_some() {
+            scan.sort_filters
+        } else {
+            &[]
+        };
         let mut sort_exact = model.is_none()
             && scan.sort_index.is_some()
             && block.runs.len() > 1
@@ -1592,8 +1598,8 @@ struct BlockScan<'a> {
     /// The layout's sort column and its index in the table's schema.
     sort_column: Option<&'a str>,
     sort_index: Option<usize>,
-    /// The scan's predicate.
-    predicate: &'a Predicate,
+    /// The scan's filters on the sort column.
+    sort_filters: &'a [&'a ColumnFilter],
     /// Per filter: its bit in the layout's implied filters, its column, the filter.
     filter_columns: &'a [(u64, usize, &'a ColumnFilter)],
     /// The filters each cell's partition implies.
