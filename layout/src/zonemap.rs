@@ -318,7 +318,7 @@ pub fn narrow_sorted_ints(ints: SortedInts<'_>, rows: RowRange<u32>, span: &Span
 
 /// The rows `first..past` of `start..end` of `run` (values `base + run[row]`) that lie in
 /// `span`'s intervals; `None` when none do.
-fn narrow_ints<T: Copy + Into<i64>>(
+fn narrow_ints<T: Copy + Into<i64> + TryFrom<i64> + PartialOrd>(
     run: &[T],
     base: i64,
     start: usize,
@@ -335,28 +335,36 @@ fn narrow_ints<T: Copy + Into<i64>>(
     let exact = exact(value(run.first())) && exact(value(run.last()));
     // Where a key lies among the stored integers, for the interpolated guess.
     let stored = |key: f64| key - base as f64;
+    // The run's line from its first to its last row, found once for every search in it.
+    let line = match (run.first(), run.last()) {
+        (Some(&first), Some(&last)) => Line::through(first.into(), last.into(), run.len()),
+        _ => Line::through(0, 0, 0),
+    };
     let (mut first, mut past) = (usize::MAX, 0usize);
     for &(low, high) in &span.intervals {
         let low_row = if exact {
             // Saturated, a bound still lies beyond every offset (all below 2^32).
             let below = int_below(low).saturating_sub(base);
-            interpolated_partition_point(run, |item| item < below, stored(low))
+            rows_below(run, below, line.row(stored(low)))
         } else {
             interpolated_partition_point(
                 run,
-                |item| (base.wrapping_add(item) as f64) < low,
+                |item| (base.wrapping_add(item.into()) as f64) < low,
                 stored(low),
             )
         };
         let rest = run.get(low_row..).unwrap_or_default();
         let high_row = low_row
             + if exact {
+                // The values at most `most` are those below the next integer: every
+                // stored value lies within 2^53 of 0, far from the end of `i64`.
                 let most = int_at_most(high).saturating_sub(base);
-                interpolated_partition_point(rest, |item| item <= most, stored(high))
+                let guess = line.row(stored(high)).saturating_sub(low_row);
+                rows_below(rest, most.saturating_add(1), guess)
             } else {
                 interpolated_partition_point(
                     rest,
-                    |item| base.wrapping_add(item) as f64 <= high,
+                    |item| base.wrapping_add(item.into()) as f64 <= high,
                     stored(high),
                 )
             };
@@ -366,6 +374,51 @@ fn narrow_ints<T: Copy + Into<i64>>(
         }
     }
     (first < past).then_some((first, past))
+}
+
+/// The rows of ascending `run` whose stored values lie below `bound`, searched from row
+/// `guess`. The bound is turned into `T` once, so the search compares the stored values as
+/// they are, a byte or two each for narrow offsets, instead of widening each one; a bound
+/// `T` cannot hold lies below every value (offsets are unsigned) or above them all.
+fn rows_below<T: Copy + PartialOrd + TryFrom<i64>>(run: &[T], bound: i64, guess: usize) -> usize {
+    match T::try_from(bound) {
+        Ok(bound) => partition_point_near(run, |item| item < bound, guess),
+        Err(_) if bound <= 0 => 0,
+        Err(_) => run.len(),
+    }
+}
+
+/// The straight line through a run's first and last values, which places a key at the row
+/// [`interpolated_guess`] would: its slope is divided out once for all of a run's searches,
+/// whose guesses are then a multiply each, not a division waited on before the first load.
+#[derive(Debug, Clone, Copy)]
+struct Line {
+    first: f64,
+    rows_per_unit: f64,
+    last_row: usize,
+}
+
+impl Line {
+    fn through(first: i64, last: i64, len: usize) -> Self {
+        let last_row = len.saturating_sub(1);
+        Self {
+            first: first as f64,
+            rows_per_unit: last_row as f64 / (last as f64 - first as f64),
+            last_row,
+        }
+    }
+
+    /// The row `key` lies at on the line, clamped to the run.
+    fn row(&self, key: f64) -> usize {
+        let row = (key - self.first) * self.rows_per_unit;
+        if row.is_nan() {
+            // A run of one value (0 / 0): its middle, as the guess takes it.
+            self.last_row.div_ceil(2)
+        } else {
+            // `as` saturates: below 0 (or -inf) is row 0, past the end the last row.
+            (row as usize).min(self.last_row)
+        }
+    }
 }
 
 /// Integers whose keys (`value as f64`) are the integers themselves: every one up to 2^53.
@@ -503,14 +556,23 @@ fn prefetch_ints<T: Copy + Into<i64>>(values: &[T], base: i64, runs: &[(RowRange
 /// run of thousands touches a dozen.
 fn interpolated_partition_point<T: Copy + Into<i64>>(
     run: &[T],
-    below: impl Fn(i64) -> bool,
+    below: impl Fn(T) -> bool,
     key: f64,
 ) -> usize {
-    let holds = |index: usize| run.get(index).is_some_and(|&value| below(value.into()));
-    let (Some(first), Some(last)) = (
-        run.first().map(|&value| value.into()),
-        run.last().map(|&value| value.into()),
-    ) else {
+    let guess = match (run.first(), run.last()) {
+        (Some(&first), Some(&last)) => {
+            interpolated_guess(first.into(), last.into(), run.len(), key)
+        }
+        _ => 0,
+    };
+    partition_point_near(run, below, guess)
+}
+
+/// `run.partition_point(|&value| below(value))`, searched from row `guess` as
+/// [`interpolated_partition_point`] searches.
+fn partition_point_near<T: Copy>(run: &[T], below: impl Fn(T) -> bool, guess: usize) -> usize {
+    let holds = |index: usize| run.get(index).is_some_and(|&value| below(value));
+    let (Some(&first), Some(&last)) = (run.first(), run.last()) else {
         return 0;
     };
     if !below(first) {
@@ -520,12 +582,12 @@ fn interpolated_partition_point<T: Copy + Into<i64>>(
         return run.len();
     }
     // Here the answer lies in 1..len: `holds(0)` and `!holds(len - 1)`.
-    let guess = interpolated_guess(first, last, run.len(), key);
+    let guess = guess.min(run.len() - 1);
     // The bracket (low, high], `holds(low)` and `!holds(high)`: most often the window of
     // `SEARCH_WINDOW` rows either side of the guess; else galloping out from the window's
     // edge. Two checks whose outcome rarely changes, instead of a gallop's branch per step,
     // which a search of hundreds of runs mispredicts again and again; the bracket is then
-    // left to the standard binary search, which selects without branching.
+    // counted (a window's worth of rows) or left to the standard binary search.
     let (mut low, mut high) = (
         guess.saturating_sub(SEARCH_WINDOW),
         guess.saturating_add(SEARCH_WINDOW).min(run.len() - 1),
@@ -546,12 +608,23 @@ fn interpolated_partition_point<T: Copy + Into<i64>>(
             step = step.saturating_mul(2);
         }
     }
+    let bracket = run.get(low + 1..high).unwrap_or_default();
     low + 1
-        + run
-            .get(low + 1..high)
-            .unwrap_or_default()
-            .partition_point(|&value| below(value.into()))
+        + if bracket.len() <= COUNT_MAX {
+            // The values that hold are the bracket's first ones, so counting them finds
+            // where they end: one pass of compares the compiler makes wide, where a binary
+            // search waits on each load and compare before the next.
+            usize::from(bracket.iter().fold(0u8, |count, &value| {
+                count.wrapping_add(u8::from(below(value)))
+            }))
+        } else {
+            bracket.partition_point(|&value| below(value))
+        }
 }
+
+/// Rows of a bracket [`interpolated_partition_point`] counts rather than searches: the
+/// window either side of its guess always, and the count fits a byte.
+const COUNT_MAX: usize = 255;
 
 /// The first row of `rows` for which `reached` holds, `rows.end` if none; `reached` must
 /// hold for every row after one it holds for.
@@ -614,6 +687,38 @@ mod tests {
                 interpolated_partition_point(&run, |value| value as f64 <= key, key),
                 inclusive
             );
+        }
+    }
+
+    #[test]
+    fn rows_below_takes_bounds_past_the_stored_width() {
+        let run: Vec<u8> = vec![0, 0, 3, 7, 7, 200, 255, 255];
+        for bound in [
+            -1_000,
+            -1,
+            0,
+            1,
+            4,
+            7,
+            8,
+            255,
+            256,
+            1_000,
+            i64::MIN,
+            i64::MAX,
+        ] {
+            let expected = run.partition_point(|&value| i64::from(value) < bound);
+            for guess in [0, 3, 7, usize::MAX] {
+                assert_eq!(rows_below(&run, bound, guess), expected, "{bound} {guess}");
+            }
+        }
+        // Guesses far off the answer, which the search gallops from, and at it.
+        let wide: Vec<u16> = (0..2_000u16).map(|value| value * 30).collect();
+        for bound in [-5, 0, 29, 30, 31, 30_000, 59_970, 59_971, 65_536, 70_000] {
+            let expected = wide.partition_point(|&value| i64::from(value) < bound);
+            for guess in [0, 1_000, expected, 1_999, 5_000] {
+                assert_eq!(rows_below(&wide, bound, guess), expected, "{bound} {guess}");
+            }
         }
     }
 
