@@ -89,6 +89,11 @@ enum Command {
         /// per phase) instead of the rows; with jsonl, add it as "explain".
         #[arg(long)]
         explain: bool,
+        /// Threads each scan reads and filters blocks on, this one included (default: the
+        /// machine's parallelism, at most 8); 1 scans on one thread. Answers are the same
+        /// whatever the count.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=256))]
+        scan_threads: Option<u32>,
         /// Run every ;-terminated statement of this file, in order.
         #[arg(long, conflicts_with = "sql")]
         file: Option<PathBuf>,
@@ -249,6 +254,11 @@ fn report(error: &CliError) {
 
 /// Opens an existing database.
 pub fn open_existing(path: &Path) -> CliResult<Db> {
+    open_existing_with(path, Options::default())
+}
+
+/// Opens an existing database with these options (never creating it).
+fn open_existing_with(path: &Path, options: Options) -> CliResult<Db> {
     if !path.is_dir() {
         return Err(CliError::failed(format!(
             "database {} does not exist",
@@ -259,7 +269,7 @@ pub fn open_existing(path: &Path) -> CliResult<Db> {
         path,
         Options {
             create_if_missing: false,
-            ..Options::default()
+            ..options
         },
     )?)
 }
@@ -303,6 +313,7 @@ fn run(command: Command) -> CliResult<()> {
             format,
             repeat,
             explain,
+            scan_threads,
             file,
             sql,
         } => {
@@ -321,7 +332,16 @@ fn run(command: Command) -> CliResult<()> {
                     return Err(CliError::Usage("give a statement or --file".to_owned()));
                 }
             };
-            let database = open_existing(&db)?;
+            let defaults = Options::default();
+            let database = open_existing_with(
+                &db,
+                Options {
+                    scan_threads: scan_threads.map_or(defaults.scan_threads, |threads| {
+                        usize::try_from(threads).unwrap_or(defaults.scan_threads)
+                    }),
+                    ..defaults
+                },
+            )?;
             let options = QueryOptions {
                 format,
                 repeat,

@@ -1,7 +1,7 @@
 //! The `--format jsonl` contract scripts depend on: one object per statement with statement,
 //! columns, rows, elapsed_us, rows_matched, rows_scanned, blocks_scanned, blocks_total; typed
 //! values; `{"statement": i, "error": "..."}` for a failing statement while the run goes on;
-//! exit code 1 when one failed; `--repeat`.
+//! exit code 1 when one failed; `--repeat`; `--scan-threads`.
 
 mod common;
 
@@ -181,4 +181,30 @@ fn explain_adds_the_plan_to_jsonl() {
     }
     assert!(line["rows"].as_array().is_some_and(|rows| !rows.is_empty()));
     let _: &Value = &line["elapsed_us"];
+}
+
+#[test]
+fn scan_threads_change_no_answer_and_zero_is_refused() {
+    let table = load_csv(50);
+    let sql = "SELECT id, qty FROM t WHERE id BETWEEN 3 AND 40 ORDER BY id";
+    let default = table.jsonl(sql);
+    for threads in ["1", "3"] {
+        let run = tessera(&[
+            "query",
+            "--db",
+            table.db(),
+            "--format",
+            "jsonl",
+            "--scan-threads",
+            threads,
+            sql,
+        ]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let lines = run.json_lines();
+        assert_eq!(lines.len(), 1, "{}", run.stdout);
+        assert_eq!(lines[0]["rows"], default["rows"], "{threads} threads");
+        assert_eq!(lines[0]["rows_matched"], json!(38));
+    }
+    let run = tessera(&["query", "--db", table.db(), "--scan-threads", "0", sql]);
+    run.assert_error(2, "--scan-threads");
 }

@@ -97,7 +97,7 @@ pub struct Options {
     /// (`Table::layout_provisional`).
     pub relayout_gain: f64,
     /// Threads a scan reads and filters blocks on, the calling one included: the others
-    /// are the database's, shared by its scans; 1 scans on the calling thread alone.
+    /// are the database's, shared by its scans; 1 (or 0) scans on the calling thread alone.
     /// Batches come back in the same order whatever the count, and a scan with a limit
     /// reads its blocks one at a time, to stop at the limit. Default: the machine's
     /// parallelism, at most 8.
