@@ -189,21 +189,9 @@ fn scan_threads_change_no_answer_and_zero_is_refused() {
     let sql = "SELECT id, qty FROM t WHERE id BETWEEN 3 AND 40 ORDER BY id";
     let default = table.jsonl(sql);
     for threads in ["1", "3"] {
-        let run = tessera(&[
-            "query",
-            "--db",
-            table.db(),
-            "--format",
-            "jsonl",
-            "--scan-threads",
-            threads,
-            sql,
-        ]);
-        assert_eq!(run.code, 0, "{}", run.stderr);
-        let lines = run.json_lines();
-        assert_eq!(lines.len(), 1, "{}", run.stdout);
-        assert_eq!(lines[0]["rows"], default["rows"], "{threads} threads");
-        assert_eq!(lines[0]["rows_matched"], json!(38));
+        let line = table.jsonl_with(&["--scan-threads", threads], sql);
+        assert_eq!(line["rows"], default["rows"], "{threads} threads");
+        assert_eq!(line["rows_matched"], json!(38));
     }
     let run = tessera(&["query", "--db", table.db(), "--scan-threads", "0", sql]);
     run.assert_error(2, "--scan-threads");

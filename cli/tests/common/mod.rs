@@ -185,8 +185,16 @@ impl Loaded {
 
     /// Runs one statement with `--format jsonl` and returns its object.
     pub fn jsonl(&self, sql: &str) -> Value {
-        let run = tessera(&["query", "--db", self.db(), "--format", "jsonl", sql]);
-        assert_eq!(run.code, 0, "{sql}: {}", run.stderr);
+        self.jsonl_with(&[], sql)
+    }
+
+    /// [`Self::jsonl`] with more flags for `query`.
+    pub fn jsonl_with(&self, flags: &[&str], sql: &str) -> Value {
+        let mut args = vec!["query", "--db", self.db(), "--format", "jsonl"];
+        args.extend_from_slice(flags);
+        args.push(sql);
+        let run = tessera(&args);
+        assert_eq!(run.code, 0, "{sql} {flags:?}: {}", run.stderr);
         let mut lines = run.json_lines();
         assert_eq!(lines.len(), 1, "{sql}");
         lines.remove(0)
