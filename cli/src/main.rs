@@ -336,9 +336,9 @@ fn run(command: Command) -> CliResult<()> {
             let database = open_existing_with(
                 &db,
                 Options {
-                    scan_threads: scan_threads.map_or(defaults.scan_threads, |threads| {
-                        usize::try_from(threads).unwrap_or(defaults.scan_threads)
-                    }),
+                    scan_threads: scan_threads
+                        .and_then(|threads| usize::try_from(threads).ok())
+                        .unwrap_or(defaults.scan_threads),
                     ..defaults
                 },
             )?;
