@@ -389,8 +389,10 @@ fn rows_below<T: Copy + PartialOrd + TryFrom<i64>>(run: &[T], bound: i64, guess:
 }
 
 /// The straight line through a run's first and last values, which places a key at the row
-/// [`interpolated_guess`] would: its slope is divided out once for all of a run's searches,
-/// whose guesses are then a multiply each, not a division waited on before the first load.
+/// it interpolates to: where [`interpolated_partition_point`] starts its search, and the
+/// windows [`prefetch_sorted_spans`] reads. Its slope is divided out once for all of a run's
+/// searches, whose guesses are then a multiply each, not a division waited on before the
+/// first load.
 #[derive(Debug, Clone, Copy)]
 struct Line {
     first: f64,
@@ -456,18 +458,6 @@ fn int_at_most(key: f64) -> i64 {
     }
 }
 
-/// The row of a run of `len` ascending values from `first` to `last` that `key` interpolates
-/// to: where [`interpolated_partition_point`] starts its search.
-fn interpolated_guess(first: i64, last: i64, len: usize, key: f64) -> usize {
-    let width = last as f64 - first as f64;
-    let share = ((key - first as f64) / width).clamp(0.0, 1.0);
-    if share.is_finite() {
-        ((share * len.saturating_sub(1) as f64) as usize).min(len.saturating_sub(1))
-    } else {
-        len / 2
-    }
-}
-
 /// Rows either side of an interpolated guess an integer run's search first brackets, and
 /// [`prefetch_sorted_spans`] reads ahead: the guess of a run of `n` keys spread evenly is
 /// off by about `sqrt(n) / 2` rows, 12 for the 550-row cells of a fine grid.
@@ -521,11 +511,12 @@ fn prefetch_ints<T: Copy + Into<i64>>(values: &[T], base: i64, runs: &[(RowRange
     let mut sum = 0i64;
     for ((rows, span), &(first, last)) in runs.iter().zip(&ends) {
         let run = run_of(rows);
+        let guesses = Line::through(first, last, run.len());
         for &(low, high) in &span.intervals {
             // The windows the searches for both ends will bracket first, a cache line at a
             // time; they are one when the ends are close.
-            let from = interpolated_guess(first, last, run.len(), low - base as f64);
-            let to = interpolated_guess(first, last, run.len(), high - base as f64);
+            let from = guesses.row(low - base as f64);
+            let to = guesses.row(high - base as f64);
             let windows = if to.saturating_sub(from) <= 2 * SEARCH_WINDOW {
                 [
                     from.saturating_sub(SEARCH_WINDOW)..to + SEARCH_WINDOW + 1,
@@ -560,9 +551,7 @@ fn interpolated_partition_point<T: Copy + Into<i64>>(
     key: f64,
 ) -> usize {
     let guess = match (run.first(), run.last()) {
-        (Some(&first), Some(&last)) => {
-            interpolated_guess(first.into(), last.into(), run.len(), key)
-        }
+        (Some(&first), Some(&last)) => Line::through(first.into(), last.into(), run.len()).row(key),
         _ => 0,
     };
     partition_point_near(run, below, guess)
