@@ -52,7 +52,10 @@ case "$job" in
     setup
     cargo test --workspace "$@"
     # The version hand-off under loom's model checker (the feature swaps in loom's primitives).
-    cargo test -p tessera --features loom --lib version::loom
+    # `--workspace` keeps the feature resolution of the build above: with `-p tessera` the
+    # build-time dependencies of RocksDB's bindings resolve with other features, and a fresh
+    # machine would build RocksDB a second time.
+    cargo test --workspace --features tessera/loom --lib version::loom
     ;;
   *)
     echo "usage: bash scripts/run.sh main|codecs|test|setup [ARGS...]" >&2
