@@ -18,11 +18,11 @@
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use arrow::array::{ArrayRef, RecordBatch, RecordBatchOptions};
 use arrow::datatypes::{Schema, SchemaRef};
-use parking_lot::{Mutex, RwLock};
+use parking_lot::{Condvar, Mutex, MutexGuard, RwLock};
 use rocksdb::{DB, ReadOptions, SnapshotWithThreadMode, WriteBatch};
 use tessera_codecs::{Column, LogicalType, PhysicalKind, Picked, decode_block, decode_block_row};
 use tessera_layout::keys::Span;
@@ -847,15 +847,12 @@ impl Table {
             Ok(())
         };
         match self.db.scan_pool.as_ref() {
-            // Without a limit, blocks are scanned on several threads a window at a time and
-            // handed on in scan order; the window bounds the batches held back.
+            // Without a limit, blocks are scanned on several threads and handed on in scan
+            // order; no thread runs more than a window ahead of the blocks handed on.
             Some(pool) if request.limit.is_none() && candidates.len() > 1 => {
-                let threads = pool.current_num_threads() + 1;
-                for blocks in candidates.chunks(threads * SCAN_WINDOW_PER_THREAD) {
-                    for scanned in self.scan_blocks_on(pool, &scan, blocks)? {
-                        take_block(scanned, &mut matched)?;
-                    }
-                }
+                self.scan_blocks_on(pool, &scan, &candidates, &mut |scanned| {
+                    take_block(scanned, &mut matched)
+                })?;
             }
             _ => {
                 for (block, runs) in &candidates {
@@ -913,59 +910,122 @@ impl Table {
         Ok((schema, stats, explain))
     }
 
-    /// [`Self::scan_block`] of each of `blocks`, in their order, read by the calling thread
-    /// and the pool's together: each takes the next block not yet taken, so the caller
-    /// starts at once instead of waiting for the pool's threads to wake.
+    /// [`Self::scan_block`] of each of `blocks`, handed to `take` in their order, read by
+    /// the calling thread and the pool's together. The pool's threads are woken once per
+    /// scan, not once per window: waking a sleeping thread costs tens of microseconds on a
+    /// virtual machine, and a window's end, where every thread met, left the caller waiting
+    /// for the last block's thread each time. Each thread takes the next block not yet
+    /// taken, but none more than a window past the first block not yet handed on, so a
+    /// streaming caller holds back at most a window of batches. The caller hands on each
+    /// block as soon as it is next in order, scans one itself while it may, and only then
+    /// waits.
     fn scan_blocks_on(
         &self,
         pool: &rayon::ThreadPool,
         scan: &BlockScan<'_>,
         blocks: &[(&Arc<BlockMeta>, Vec<Option<u32>>)],
-    ) -> Result<Vec<BlockScanned>> {
-        let next = AtomicUsize::new(0);
-        let done: Mutex<Vec<(usize, Result<BlockScanned>)>> =
-            Mutex::new(Vec::with_capacity(blocks.len()));
-        let work = || {
-            loop {
-                let index = next.fetch_add(1, Ordering::Relaxed);
-                let Some((block, runs)) = blocks.get(index) else {
-                    break;
+        take: &mut dyn FnMut(BlockScanned) -> Result<()>,
+    ) -> Result<()> {
+        let helpers = pool
+            .current_num_threads()
+            .min(blocks.len().saturating_sub(1));
+        let window = (helpers + 1) * SCAN_WINDOW_PER_THREAD;
+        let handoff = Handoff {
+            state: Mutex::new(HandoffState {
+                next: 0,
+                handed_on: 0,
+                stopped: false,
+                done: blocks.iter().map(|_| None).collect(),
+            }),
+            changed: Condvar::new(),
+        };
+        // The next block to scan, unless the scan stopped, every block is taken, or the
+        // next lies past the window.
+        let claim = |state: &mut HandoffState| -> Option<usize> {
+            let index = state.next;
+            let open = !state.stopped && index < blocks.len() && index < state.handed_on + window;
+            open.then(|| {
+                state.next += 1;
+                index
+            })
+        };
+        // Scans block `index` with the lock released and files the result; a failure
+        // stops the others from taking more. A panic is filed as a failure too: the caller
+        // waits for every block in order, and would wait forever for one never filed.
+        let scan_one = |state: &mut MutexGuard<'_, HandoffState>, index: usize| {
+            let scanned = MutexGuard::unlocked(state, || {
+                let scan_block = || match blocks.get(index) {
+                    Some((block, runs)) => self.scan_block(scan, block, runs, usize::MAX),
+                    None => Err(Error::Thread {
+                        what: "scanning blocks",
+                        source: std::io::Error::other(format!("block {index} of {}", blocks.len())),
+                    }),
                 };
-                let scanned = self.scan_block(scan, block, runs, usize::MAX);
-                if scanned.is_err() {
-                    // The scan fails: the other threads need take no further block.
-                    next.store(blocks.len(), Ordering::Relaxed);
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(scan_block)).unwrap_or_else(
+                    |_| {
+                        Err(Error::Thread {
+                            what: "scanning blocks",
+                            source: std::io::Error::other(format!(
+                                "the thread scanning block {index} panicked"
+                            )),
+                        })
+                    },
+                )
+            });
+            state.stopped |= scanned.is_err();
+            if let Some(slot) = state.done.get_mut(index) {
+                *slot = Some(scanned);
+            }
+            handoff.changed.notify_all();
+        };
+        let helper = || {
+            let mut state = handoff.state.lock();
+            while !state.stopped && state.next < blocks.len() {
+                match claim(&mut state) {
+                    Some(index) => scan_one(&mut state, index),
+                    None => handoff.changed.wait(&mut state),
                 }
-                done.lock().push((index, scanned));
+            }
+        };
+        let caller = |take: &mut dyn FnMut(BlockScanned) -> Result<()>| -> Result<()> {
+            let mut state = handoff.state.lock();
+            loop {
+                let head = state.handed_on;
+                if head >= blocks.len() {
+                    return Ok(());
+                }
+                if let Some(scanned) = state.done.get_mut(head).and_then(Option::take) {
+                    state.handed_on += 1;
+                    // A helper may be waiting for the window to move.
+                    handoff.changed.notify_all();
+                    let scanned = scanned?;
+                    MutexGuard::unlocked(&mut state, || take(scanned))?;
+                } else if let Some(index) = claim(&mut state) {
+                    scan_one(&mut state, index);
+                } else if state.next <= head {
+                    // Nothing scans the next block and nothing will: the scan stopped.
+                    return Err(Error::Thread {
+                        what: "scanning blocks",
+                        source: std::io::Error::other(format!(
+                            "{} of {} blocks were not read",
+                            blocks.len() - head,
+                            blocks.len()
+                        )),
+                    });
+                } else {
+                    handoff.changed.wait(&mut state);
+                }
             }
         };
         pool.in_place_scope(|scope| {
-            for _ in 0..pool.current_num_threads().min(blocks.len() - 1) {
-                scope.spawn(|_| work());
+            for _ in 0..helpers {
+                scope.spawn(|_| helper());
             }
-            work();
-        });
-        let mut done = done.into_inner();
-        done.sort_unstable_by_key(|(index, _)| *index);
-        let mut scanned = Vec::with_capacity(blocks.len());
-        for (index, block) in done {
-            // A block that failed ends the scan with its error; one missing is not skipped.
-            if index != scanned.len() {
-                break;
-            }
-            scanned.push(block?);
-        }
-        if scanned.len() < blocks.len() {
-            return Err(Error::Thread {
-                what: "scanning blocks",
-                source: std::io::Error::other(format!(
-                    "{} of {} blocks were not read",
-                    blocks.len() - scanned.len(),
-                    blocks.len()
-                )),
-            });
-        }
-        Ok(scanned)
+            // However the caller leaves (done, failed, or unwinding from `take`), the
+            // helpers stop and are woken, so the scope's end never waits on one forever.
+            let _stop = StopOnDrop(&handoff);
+            caller(take)
+        })
     }
 
     /// Scans one block the planner left: narrows its visited runs, runs the filters its
@@ -1582,10 +1642,38 @@ impl Table {
     }
 }
 
-/// Blocks a parallel scan hands each scan thread per window: enough that threads rarely
-/// wait on one another at a window's end, few enough that the batches held back for
-/// ordering stay a handful per thread.
+/// Blocks a parallel scan's threads may run ahead of the first block not yet handed on,
+/// per thread: enough that a slow block rarely leaves a thread waiting, few enough that
+/// the batches held back for ordering stay a handful per thread.
 const SCAN_WINDOW_PER_THREAD: usize = 4;
+
+/// The blocks of one parallel scan, shared by its threads (`Table::scan_blocks_on`).
+struct Handoff {
+    state: Mutex<HandoffState>,
+    /// Signalled when a block is filed or handed on, and when the scan stops.
+    changed: Condvar,
+}
+
+struct HandoffState {
+    /// The next block no thread has taken.
+    next: usize,
+    /// Blocks handed on, in order.
+    handed_on: usize,
+    /// Set when a block failed or the caller left: no thread takes another block.
+    stopped: bool,
+    /// Per block: its result, filed until handed on.
+    done: Vec<Option<Result<BlockScanned>>>,
+}
+
+/// Stops a parallel scan and wakes its waiting threads when dropped.
+struct StopOnDrop<'a>(&'a Handoff);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.state.lock().stopped = true;
+        self.0.changed.notify_all();
+    }
+}
 
 /// What every block of one scan shares: the plan, read-only, so blocks can be scanned on
 /// several threads.

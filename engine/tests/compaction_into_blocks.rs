@@ -307,6 +307,9 @@ fn compacted_tables(directory: &std::path::Path, names: &[&str]) {
     }
 }
 
+/// A key and value of the `blocks` column family, as read past the engine.
+type StoredChunk = (Box<[u8]>, Box<[u8]>);
+
 /// The database at `directory` opened as plain RocksDB, to damage what the engine stored.
 fn open_raw(directory: &std::path::Path) -> rocksdb::DB {
     let mut rocks_options = rocksdb::Options::default();
@@ -356,8 +359,7 @@ fn a_damaged_block_is_a_typed_error_and_other_tables_keep_working() {
     {
         let rocks = open_raw(directory.path());
         let blocks = rocks.cf_handle("blocks").unwrap();
-        type Chunk = (Box<[u8]>, Box<[u8]>);
-        let chunks: Vec<Chunk> = rocks
+        let chunks: Vec<StoredChunk> = rocks
             .iterator_cf(blocks, rocksdb::IteratorMode::Start)
             .map(Result::unwrap)
             .filter(|(key, _)| key.starts_with(&1u32.to_be_bytes()))
@@ -394,4 +396,120 @@ fn a_damaged_block_is_a_typed_error_and_other_tables_keep_working() {
     );
     assert!(healthy.get(&keys_batch(&[key])).unwrap().is_some());
     damaged.insert(&rows_batch(&[row(5_000)])).unwrap();
+}
+
+/// A scan on several threads ends where a scan on the calling thread alone ends: at a
+/// damaged block it hands on the same batches, in order, and fails with the same error; a
+/// sink that fails ends it with the sink's error. Neither leaves the database's scan threads
+/// waiting: the next scan answers in full.
+#[test]
+fn a_parallel_scan_ends_at_a_damaged_block_or_a_failing_sink_as_one_thread_does() {
+    let directory = tempfile::tempdir().unwrap();
+    let rows: Vec<(Key, Values)> = (0..300_000).map(row).collect();
+    {
+        let db = Db::open(directory.path(), no_background()).unwrap();
+        let table = db.create_table("t", schema(), options()).unwrap();
+        for chunk in rows.chunks(50_000) {
+            table.insert(&rows_batch(chunk)).unwrap();
+        }
+        assert_eq!(table.compact().unwrap().blocks_written, 5);
+    }
+    let open = |scan_threads: usize| {
+        Db::open(
+            directory.path(),
+            Options {
+                scan_threads,
+                ..no_background()
+            },
+        )
+        .unwrap()
+    };
+    // Rows handed on before the scan failed, and its error.
+    let scan_until_failure = |scan_threads: usize, fail_at_batch: Option<usize>| {
+        let db = open(scan_threads);
+        let table = db.table("t").unwrap();
+        let mut batches = 0usize;
+        let mut handed_on: Vec<i32> = Vec::new();
+        let error = table
+            .scan_into(
+                ScanRequest {
+                    projection: Some(vec!["k1".into()]),
+                    ..ScanRequest::default()
+                },
+                &mut |batch| {
+                    batches += 1;
+                    if Some(batches) == fail_at_batch {
+                        return Err(Error::Io {
+                            operation: "writing the scan's output".into(),
+                            source: std::io::Error::other("no space left"),
+                        });
+                    }
+                    let keys = batch
+                        .column(0)
+                        .as_any()
+                        .downcast_ref::<arrow::array::Int32Array>()
+                        .unwrap();
+                    handed_on.extend(keys.values().iter());
+                    Ok(())
+                },
+            )
+            .unwrap_err();
+        assert_eq!(
+            table
+                .scan(ScanRequest::default())
+                .map(|r| r.num_rows())
+                .ok(),
+            fail_at_batch.map(|_| 300_000),
+            "{scan_threads} threads: the scan after"
+        );
+        (handed_on, error.to_string(), batches)
+    };
+    for threads in [1, 4] {
+        let (handed_on, error, batches) = scan_until_failure(threads, Some(2));
+        assert_eq!(
+            batches, 2,
+            "{threads} threads: the sink's error ends the scan"
+        );
+        assert_eq!(
+            handed_on.len(),
+            65_536,
+            "{threads} threads: the first block"
+        );
+        assert!(error.contains("no space left"), "{error}");
+    }
+    // Damage every chunk of the third block in key order, which the scan reads third.
+    {
+        let rocks = open_raw(directory.path());
+        let blocks = rocks.cf_handle("blocks").unwrap();
+        let chunks: Vec<StoredChunk> = rocks
+            .iterator_cf(blocks, rocksdb::IteratorMode::Start)
+            .map(Result::unwrap)
+            .collect();
+        let mut block_keys: Vec<&[u8]> = chunks
+            .iter()
+            .map(|(key, _)| &key[..key.len() - 2])
+            .collect();
+        block_keys.dedup();
+        assert_eq!(block_keys.len(), 5);
+        let third = block_keys[2].to_vec();
+        for (key, value) in chunks.iter().filter(|(key, _)| key.starts_with(&third)) {
+            let mut damaged = value.to_vec();
+            let middle = damaged.len() / 2;
+            damaged[middle] ^= 0x55;
+            rocks.put_cf(blocks, key, damaged).unwrap();
+        }
+    }
+    let alone = scan_until_failure(1, None);
+    let parallel = scan_until_failure(4, None);
+    assert!(alone.1.contains("corrupt block"), "{}", alone.1);
+    assert_eq!(
+        alone.0.len(),
+        2 * 65_536,
+        "the two blocks before the damaged one"
+    );
+    assert!(
+        alone.0 == parallel.0,
+        "rows handed on before the error differ"
+    );
+    assert_eq!(alone.1, parallel.1);
 }
