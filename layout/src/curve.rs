@@ -132,11 +132,25 @@ impl CurveLayout {
             .partition_point(|&boundary| boundary <= value) as CellId
     }
 
-    /// The runs of curve values the box `[low, high]` (inclusive, per dimension) can touch.
+    /// The runs of curve values the box `[low, high]` (inclusive, per dimension) can touch:
+    /// aligned sub-cubes, split depth first until inside the box, within one cell, at the
+    /// last level, or out of budget. Only the children that meet the box are pushed, and a
+    /// node is a fixed array: planning a scan of a 4-column curve walked up to 65,536 nodes,
+    /// most of them beside the box, each with two allocations.
     fn cover(&self, low: &[u32], high: &[u32]) -> Vec<(u64, u64)> {
-        let dimensions = self.dimensions.len() as u32;
+        let dimensions = self
+            .dimensions
+            .len()
+            .min(low.len())
+            .min(high.len())
+            .min(MAX_CURVE_DIMENSIONS);
+        let (Some(low), Some(high)) = (low.get(..dimensions), high.get(..dimensions)) else {
+            return Vec::new();
+        };
+        let full = (1u32 << dimensions) - 1;
         let mut runs = Vec::new();
-        let mut stack: Vec<(u32, Vec<u32>)> = vec![(0, vec![0; low.len()])];
+        let mut stack: Vec<(u32, [u32; MAX_CURVE_DIMENSIONS])> =
+            vec![(0, [0; MAX_CURVE_DIMENSIONS])];
         let mut budget = NODE_BUDGET;
         while let Some((level, prefix)) = stack.pop() {
             let shift = self.bits - level;
@@ -155,33 +169,57 @@ impl CurveLayout {
                 continue;
             }
             // The node's run: an aligned sub-cube is contiguous on both curves.
-            let run_bits = dimensions * shift;
-            let corner: Vec<u32> = prefix.iter().map(|&part| part << shift).collect();
+            let run_bits = dimensions as u32 * shift;
             let start = if run_bits >= 64 {
                 0
             } else {
-                self.index(&corner) & !((1u64 << run_bits) - 1)
+                let mut corner = [0u32; MAX_CURVE_DIMENSIONS];
+                for (corner, &part) in corner.iter_mut().zip(&prefix) {
+                    *corner = part << shift;
+                }
+                self.index(corner.get(..dimensions).unwrap_or_default()) & !((1u64 << run_bits) - 1)
             };
             let end = if run_bits >= 64 {
                 u64::MAX
             } else {
                 start | ((1u64 << run_bits) - 1)
             };
-            let one_cell = self.cell_of(start) == self.cell_of(end);
+            // Within one cell: no boundary after `start` up to `end`.
+            let one_cell = self
+                .boundaries
+                .get(self.cell_of(start) as usize)
+                .is_none_or(|&boundary| boundary > end);
             if inside || one_cell || level >= self.bits || budget == 0 {
                 runs.push((start, end));
                 continue;
             }
             budget -= 1;
-            for mask in 0u32..(1 << dimensions) {
-                let child = prefix
-                    .iter()
-                    .enumerate()
-                    .map(|(dimension, &part)| {
-                        let bit = (mask >> (dimensions - 1 - dimension as u32)) & 1;
-                        (part << 1) | bit
-                    })
-                    .collect();
+            // Per dimension, as its bit in a child's mask: whether the lower and the upper
+            // half meet the box. Children that meet it are pushed in the order of their
+            // masks, as all children were, so the walk and its budget are unchanged.
+            let (mut lower_meets, mut upper_meets) = (0u32, 0u32);
+            let child_shift = shift - 1;
+            for (dimension, ((&part, &box_low), &box_high)) in
+                prefix.iter().zip(low).zip(high).enumerate()
+            {
+                let bit = 1u32 << (dimensions - 1 - dimension);
+                let middle = (u64::from(part) << shift) + (1u64 << child_shift);
+                if u64::from(box_low) < middle {
+                    lower_meets |= bit;
+                }
+                if u64::from(box_high) >= middle {
+                    upper_meets |= bit;
+                }
+            }
+            for mask in 0..=full {
+                if mask & !upper_meets != 0 || !mask & full & !lower_meets != 0 {
+                    continue;
+                }
+                let mut child = prefix;
+                for (dimension, part) in child.iter_mut().take(dimensions).enumerate() {
+                    let bit = (mask >> (dimensions - 1 - dimension)) & 1;
+                    *part = (*part << 1) | bit;
+                }
                 stack.push((level + 1, child));
             }
         }
@@ -372,7 +410,18 @@ pub fn interleave(point: &[u32], bits: u32) -> u64 {
 /// The position of `point` (each coordinate below `2^bits`) along the Hilbert curve,
 /// by Skilling's transpose algorithm ("Programming the Hilbert curve", 2004).
 pub fn hilbert_index(point: &[u32], bits: u32) -> u64 {
-    let mut axes = point.to_vec();
+    // On the stack for the curves a layout builds (at most 8 columns): the scan planner
+    // computes an index per node it walks.
+    let mut stack = [0u32; MAX_CURVE_DIMENSIONS];
+    let mut heap = Vec::new();
+    let axes: &mut [u32] = match stack.get_mut(..point.len()) {
+        Some(axes) => axes,
+        None => {
+            heap.resize(point.len(), 0);
+            &mut heap
+        }
+    };
+    axes.copy_from_slice(point);
     let Some(top) = bits.checked_sub(1).map(|shift| 1u32 << shift) else {
         return 0;
     };
@@ -412,10 +461,10 @@ pub fn hilbert_index(point: &[u32], bits: u32) -> u64 {
         }
         q >>= 1;
     }
-    for axis in &mut axes {
+    for axis in axes.iter_mut() {
         *axis ^= toggle;
     }
-    interleave(&axes, bits)
+    interleave(axes, bits)
 }
 
 #[cfg(test)]
