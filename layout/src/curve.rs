@@ -135,8 +135,8 @@ impl CurveLayout {
     /// The runs of curve values the box `[low, high]` (inclusive, per dimension) can touch:
     /// aligned sub-cubes, split depth first until inside the box, within one cell, at the
     /// last level, or out of budget. Only the children that meet the box are pushed, and a
-    /// node is a fixed array: planning a scan of a 4-column curve walked up to 65,536 nodes,
-    /// most of them beside the box, each with two allocations.
+    /// node is a fixed array: a 4-column curve's cover walks up to 65,536 nodes, and each
+    /// used to allocate its prefix, its corner and a copy for the Hilbert index.
     fn cover(&self, low: &[u32], high: &[u32]) -> Vec<(u64, u64)> {
         let dimensions = self
             .dimensions
