@@ -347,10 +347,10 @@ fn narrow_ints<T: Copy + Into<i64> + TryFrom<i64> + PartialOrd>(
             let below = int_below(low).saturating_sub(base);
             rows_below(run, below, line.row(stored(low)))
         } else {
-            interpolated_partition_point(
+            partition_point_near(
                 run,
                 |item| (base.wrapping_add(item.into()) as f64) < low,
-                stored(low),
+                line.row(stored(low)),
             )
         };
         let rest = run.get(low_row..).unwrap_or_default();
@@ -362,10 +362,10 @@ fn narrow_ints<T: Copy + Into<i64> + TryFrom<i64> + PartialOrd>(
                 let guess = line.row(stored(high)).saturating_sub(low_row);
                 rows_below(rest, most.saturating_add(1), guess)
             } else {
-                interpolated_partition_point(
+                partition_point_near(
                     rest,
                     |item| base.wrapping_add(item.into()) as f64 <= high,
-                    stored(high),
+                    line.row(stored(high)).saturating_sub(low_row),
                 )
             };
         if low_row < high_row {
@@ -389,7 +389,7 @@ fn rows_below<T: Copy + PartialOrd + TryFrom<i64>>(run: &[T], bound: i64, guess:
 }
 
 /// The straight line through a run's first and last values, which places a key at the row
-/// it interpolates to: where [`interpolated_partition_point`] starts its search, and the
+/// it interpolates to: where [`partition_point_near`] starts its searches, and the
 /// windows [`prefetch_sorted_spans`] reads. Its slope is divided out once for all of a run's
 /// searches, whose guesses are then a multiply each, not a division waited on before the
 /// first load.
@@ -540,25 +540,11 @@ fn prefetch_ints<T: Copy + Into<i64>>(values: &[T], base: i64, runs: &[(RowRange
 }
 
 /// `run.partition_point(|&value| below(value))` for ascending `run` and `below` true up to
-/// some value and false from there (`key`'s bound), searched from the position `key`
-/// interpolates to between the run's ends, then galloping outwards: the sort
-/// column of a cell is spread about evenly between its ends far more often than not, and a
-/// search that starts near the answer touches a cache line or two where a binary search of a
-/// run of thousands touches a dozen.
-fn interpolated_partition_point<T: Copy + Into<i64>>(
-    run: &[T],
-    below: impl Fn(T) -> bool,
-    key: f64,
-) -> usize {
-    let guess = match (run.first(), run.last()) {
-        (Some(&first), Some(&last)) => Line::through(first.into(), last.into(), run.len()).row(key),
-        _ => 0,
-    };
-    partition_point_near(run, below, guess)
-}
-
-/// `run.partition_point(|&value| below(value))`, searched from row `guess` as
-/// [`interpolated_partition_point`] searches.
+/// some value and false from there, searched from row `guess` (where the key interpolates
+/// to on the run's [`Line`]), then galloping outwards: the sort column of a cell is spread
+/// about evenly between its ends far more often than not, and a search that starts near the
+/// answer touches a cache line or two where a binary search of a run of thousands touches a
+/// dozen.
 fn partition_point_near<T: Copy>(run: &[T], below: impl Fn(T) -> bool, guess: usize) -> usize {
     let holds = |index: usize| run.get(index).is_some_and(|&value| below(value));
     let (Some(&first), Some(&last)) = (run.first(), run.last()) else {
@@ -611,7 +597,7 @@ fn partition_point_near<T: Copy>(run: &[T], below: impl Fn(T) -> bool, guess: us
         }
 }
 
-/// Rows of a bracket [`interpolated_partition_point`] counts rather than searches: the
+/// Rows of a bracket [`partition_point_near`] counts rather than searches: the
 /// window either side of its guess always, and the count fits a byte.
 const COUNT_MAX: usize = 255;
 
@@ -633,6 +619,16 @@ fn first_where(rows: std::ops::Range<usize>, reached: impl Fn(usize) -> bool) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// [`partition_point_near`] from where `key` interpolates to between the run's ends, as
+    /// a narrowing searches.
+    fn interpolated_partition_point(run: &[i64], below: impl Fn(i64) -> bool, key: f64) -> usize {
+        let guess = match (run.first(), run.last()) {
+            (Some(&first), Some(&last)) => Line::through(first, last, run.len()).row(key),
+            _ => 0,
+        };
+        partition_point_near(run, below, guess)
+    }
     use crate::predicate::{Range, Scalar, Term};
     use tessera_codecs::{ColumnValues, LogicalType};
 
